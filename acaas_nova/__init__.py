@@ -1,0 +1,1 @@
+"""acaas-nova: trust-aware VM placement for OpenStack nova (ACaaS)."""

@@ -1,0 +1,115 @@
+"""Precise attestation failures.
+
+Each class has a stable ``event_id`` and a ``severity`` that DC-S records in
+the event log, so that an operator can see why a node was judged untrusted.
+The ids are documented in docs/attestation.rst.
+"""
+
+from acaas_nova.exception import AttestationError
+
+
+class MalformedInput(AttestationError):
+    """Evidence could not be parsed (``line`` is set for text input)."""
+
+    msg_fmt = "Malformed %(what)s: %(reason)s"
+    event_id = "ACAAS-ATT-001"
+    severity = "error"
+
+
+class UnsupportedAlgorithm(AttestationError):
+    msg_fmt = "Unsupported algorithm: %(reason)s"
+    event_id = "ACAAS-ATT-002"
+    severity = "error"
+
+
+class SignatureInvalid(AttestationError):
+    msg_fmt = "Quote signature invalid: %(reason)s"
+    event_id = "ACAAS-ATT-010"
+    severity = "critical"
+
+
+class NonceMismatch(AttestationError):
+    msg_fmt = "Quote nonce mismatch: %(reason)s"
+    event_id = "ACAAS-ATT-011"
+    severity = "critical"
+
+
+class PCRSelectionMismatch(AttestationError):
+    msg_fmt = "Quote PCR selection mismatch: %(reason)s"
+    event_id = "ACAAS-ATT-012"
+    severity = "error"
+
+
+class PCRDigestMismatch(AttestationError):
+    msg_fmt = "Quote PCR digest mismatch: %(reason)s"
+    event_id = "ACAAS-ATT-013"
+    severity = "critical"
+
+
+class ClockError(AttestationError):
+    """Clock went backwards, did not advance, or restart count regressed."""
+
+    msg_fmt = "Quote clock check failed (possible replay): %(reason)s"
+    event_id = "ACAAS-ATT-014"
+    severity = "critical"
+
+
+class LogMismatch(AttestationError):
+    """The measurement log does not replay to the quoted PCR value."""
+
+    msg_fmt = "Measurement log does not match PCR %(pcr)s: %(reason)s"
+    event_id = "ACAAS-ATT-020"
+    severity = "critical"
+
+
+class TemplateHashMismatch(AttestationError):
+    msg_fmt = "Measurement log entry %(entry)s: %(reason)s"
+    event_id = "ACAAS-ATT-021"
+    severity = "critical"
+
+
+class BootAggregateMismatch(AttestationError):
+    msg_fmt = "boot_aggregate mismatch: %(reason)s"
+    event_id = "ACAAS-ATT-022"
+    severity = "critical"
+
+
+class MeasurementNotAllowed(AttestationError):
+    """Entries (or the boot state) are not on the white-list.
+
+    ``offending`` lists every offending (path, digest) pair.
+    """
+
+    msg_fmt = "Measurements not allowed by white-list %(whitelist)s: %(reason)s"
+    event_id = "ACAAS-ATT-030"
+    severity = "error"
+
+
+class EKCertificateInvalid(AttestationError):
+    msg_fmt = "EK certificate rejected: %(reason)s"
+    event_id = "ACAAS-ATT-040"
+    severity = "critical"
+
+
+class CredentialError(AttestationError):
+    """MakeCredential / ActivateCredential failed or the secret differed."""
+
+    msg_fmt = "Credential activation failed: %(reason)s"
+    event_id = "ACAAS-ATT-041"
+    severity = "critical"
+
+
+class TPMError(AttestationError):
+    """The local TPM refused an operation (agent side)."""
+
+    msg_fmt = "TPM operation %(operation)s failed: %(reason)s"
+    event_id = "ACAAS-ATT-050"
+    severity = "error"
+
+
+class PlatformChanged(AttestationError):
+    """The sealed channel secret can no longer be unsealed."""
+
+    msg_fmt = "Platform changed, sealed secret unavailable: %(reason)s"
+    event_id = "ACAAS-ATT-051"
+    severity = "critical"
