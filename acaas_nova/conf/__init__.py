@@ -1,0 +1,16 @@
+"""Configuration of acaas-nova.
+
+Nothing is registered at import time: callers own a ``ConfigOpts`` (nova's
+global CONF inside nova-scheduler, a fresh one in our CLI and daemons) and
+call :func:`register_opts` on it.
+"""
+
+from acaas_nova.conf import acaas, database
+
+_MODULES = (acaas, database)
+
+
+def register_opts(conf):
+    """Register every acaas-nova option group on ``conf`` (idempotent)."""
+    for module in _MODULES:
+        module.register_opts(conf)

@@ -1,0 +1,1 @@
+"""acaas-nova's own database: models, migrations and query functions."""

@@ -1,0 +1,90 @@
+"""The enginefacade transaction context of acaas-nova's database.
+
+Query modules decorate their functions with ``@context_manager.reader`` or
+``@context_manager.writer``.  :func:`configure` (re)binds the facade to the
+configured database; nothing connects at import time.
+"""
+
+import functools
+import os
+import threading
+
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
+
+from acaas_nova import exception
+from acaas_nova.conf import database as database_conf
+
+context_manager = enginefacade.transaction_context()
+
+_LOCK = threading.Lock()
+_configured_url = None
+# oslo.db options that are ours, not enginefacade's.
+_NOT_FACADE_OPTS = {"state_path", "backend", "use_db_reconnect"}
+
+
+def configure(conf, force=False):
+    """Bind the facade to ``[acaas_database]`` of ``conf``.
+
+    Safe to call repeatedly and from several threads; a new URL (tests,
+    ``force``) replaces the previous engine.
+    """
+    global _configured_url
+    url = database_conf.connection_url(conf)
+    with _LOCK:
+        if url == _configured_url and not force:
+            return
+        if url.startswith("sqlite:///"):
+            os.makedirs(
+                os.path.dirname(url[len("sqlite:///") :]), exist_ok=True
+            )
+        opts = {
+            key: value
+            for key, value in conf.acaas_database.items()
+            if key not in _NOT_FACADE_OPTS and value is not None
+        }
+        opts["connection"] = url
+        # SQLite enforces foreign keys only when asked to.
+        opts["sqlite_fk"] = True
+        new = enginefacade.transaction_context()
+        new.configure(**opts)
+        context_manager.patch_factory(new)
+        _configured_url = url
+
+
+def get_engine():
+    """The writer engine (for migrations and tests)."""
+    return context_manager.writer.get_engine()
+
+
+def translate_errors(func):
+    """Translate driver errors into our exceptions at the DB boundary.
+
+    Stack it outside ``@context_manager.reader``/``writer`` so that errors
+    raised at commit time are translated too.  Duplicate entries are
+    translated where they happen (the query knows what it was creating).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except exception.ACaaSException:
+            raise
+        except db_exc.DBReferenceError as exc:
+            raise exception.Conflict(
+                reason="referenced object missing (%s)" % exc.key_table
+            ) from exc
+        except db_exc.DBConnectionError as exc:
+            raise exception.DBError(
+                reason="cannot connect to the ACaaS database"
+            ) from exc
+        except db_exc.DBError as exc:
+            raise exception.DBError(reason=_first_line(exc)) from exc
+
+    return wrapper
+
+
+def _first_line(exc) -> str:
+    text = str(getattr(exc, "inner_exception", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

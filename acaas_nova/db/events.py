@@ -1,0 +1,41 @@
+"""The append-only log of attestation and compliance events."""
+
+import sqlalchemy as sa
+
+from acaas_nova import exception
+from acaas_nova.db import api, models, records
+from acaas_nova.db import nodes as nodes_db
+
+
+@api.translate_errors
+@api.context_manager.writer
+def event_add(context, subject, event_id, severity, detail):
+    """Append an event; returns its id."""
+    if severity not in records.SEVERITIES:
+        raise exception.Invalid(reason="unknown severity %r" % severity)
+    row = models.Event(
+        subject=subject, event_id=event_id, severity=severity, detail=detail
+    )
+    context.session.add(row)
+    context.session.flush()
+    return row.id
+
+
+@api.translate_errors
+@api.context_manager.reader
+def event_list(context, subject=None, limit=100):
+    """Newest first, optionally for one subject."""
+    query = sa.select(models.Event).order_by(models.Event.id.desc())
+    if subject is not None:
+        query = query.where(models.Event.subject == subject)
+    return [
+        records.Event(
+            id=r.id,
+            created_at=nodes_db.aware(r.created_at),
+            subject=r.subject,
+            event_id=r.event_id,
+            severity=r.severity,
+            detail=r.detail,
+        )
+        for r in context.session.scalars(query.limit(limit))
+    ]

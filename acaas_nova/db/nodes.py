@@ -1,0 +1,211 @@
+"""Compute node records: identity, domain, properties and trust state."""
+
+import datetime
+import json
+
+import sqlalchemy as sa
+from oslo_db import exception as db_exc
+
+from acaas_nova import exception
+from acaas_nova.db import api, lookup, models, records
+
+
+def aware(value):
+    """Our naive-UTC column values as aware datetimes (None stays None)."""
+    return None if value is None else value.replace(tzinfo=datetime.UTC)
+
+
+def naive(value):
+    """An aware datetime as the naive UTC we store."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(datetime.UTC).replace(tzinfo=None)
+
+
+def to_record(session, row, properties=None, domains=None, failure=True):
+    """Build a Node record.
+
+    ``properties`` and ``domains`` (id -> name) spare per-row queries when
+    many rows are converted; ``failure=False`` skips the last failure.
+    """
+    if properties is None:
+        properties = {
+            p.key: p.value
+            for p in session.scalars(
+                sa.select(models.NodeProperty).where(
+                    models.NodeProperty.node_id == row.id
+                )
+            )
+        }
+    domain = None
+    if row.domain_id is not None:
+        if domains is not None:
+            domain = domains[row.domain_id]
+        else:
+            domain = session.get(models.PhysicalLayerDomain, row.domain_id)
+            domain = domain.name
+    last_failure = None
+    if failure and row.last_failure_event_id is not None:
+        event = session.get(models.Event, row.last_failure_event_id)
+        last_failure = event and "%s: %s" % (event.event_id, event.detail)
+    return records.Node(
+        host=row.host,
+        hypervisor_hostname=row.hypervisor_hostname,
+        compute_node_uuid=row.compute_node_uuid,
+        domain=domain,
+        properties=properties,
+        status=row.status,
+        rcot=row.rcot,
+        whitelists=tuple(json.loads(row.whitelists or "[]")),
+        last_attested_at=aware(row.last_attested_at),
+        cid=row.cid,
+        ak_name=row.ak_name,
+        ek_fingerprint=row.ek_fingerprint,
+        registered_at=aware(row.registered_at),
+        last_failure=last_failure,
+    )
+
+
+@api.translate_errors
+@api.context_manager.writer
+def node_create(
+    context,
+    host,
+    hypervisor_hostname=None,
+    compute_node_uuid=None,
+    domain=None,
+):
+    """Record a compute node under nova's identity of it."""
+    if not host or ":" in host:
+        raise exception.Invalid(reason="invalid host name %r" % host)
+    hypervisor_hostname = hypervisor_hostname or host
+    row = models.ComputeNode(
+        host=host,
+        hypervisor_hostname=hypervisor_hostname,
+        compute_node_uuid=compute_node_uuid,
+        status=records.TRUST_UNKNOWN,
+    )
+    if domain is not None:
+        row.domain_id = lookup.domain(context.session, domain).id
+    context.session.add(row)
+    try:
+        context.session.flush()
+    except db_exc.DBDuplicateEntry as exc:
+        raise exception.Duplicate(
+            kind="Host", name="%s:%s" % (host, hypervisor_hostname)
+        ) from exc
+    return to_record(context.session, row, properties={})
+
+
+@api.translate_errors
+@api.context_manager.reader
+def node_get(context, host, hypervisor_hostname=None):
+    row = lookup.node(context.session, host, hypervisor_hostname)
+    return to_record(context.session, row)
+
+
+@api.translate_errors
+@api.context_manager.reader
+def node_list(context, domain=None):
+    query = sa.select(models.ComputeNode).order_by(
+        models.ComputeNode.host, models.ComputeNode.hypervisor_hostname
+    )
+    if domain is not None:
+        query = query.where(
+            models.ComputeNode.domain_id
+            == lookup.domain(context.session, domain).id
+        )
+    return [
+        to_record(context.session, r) for r in context.session.scalars(query)
+    ]
+
+
+@api.translate_errors
+@api.context_manager.writer
+def node_delete(context, host, hypervisor_hostname=None):
+    row = lookup.node(context.session, host, hypervisor_hostname)
+    context.session.delete(row)
+
+
+@api.translate_errors
+@api.context_manager.writer
+def node_set_domain(context, host, hypervisor_hostname, domain):
+    """Put a node in ``domain`` (None removes it from its domain)."""
+    row = lookup.node(context.session, host, hypervisor_hostname)
+    if domain is None:
+        if row.domain_id is None:
+            raise exception.Conflict(reason="host %s is in no domain" % host)
+        row.domain_id = None
+    else:
+        row.domain_id = lookup.domain(context.session, domain).id
+    return to_record(context.session, row)
+
+
+@api.translate_errors
+@api.context_manager.writer
+def property_add(context, host, hypervisor_hostname, key, value):
+    """Set (add or replace) one property of a node."""
+    if not key or not key.strip():
+        raise exception.Invalid(reason="property key must not be empty")
+    row = lookup.node(context.session, host, hypervisor_hostname)
+    prop = context.session.scalars(
+        sa.select(models.NodeProperty).where(
+            models.NodeProperty.node_id == row.id,
+            models.NodeProperty.key == key,
+        )
+    ).first()
+    if prop is None:
+        context.session.add(
+            models.NodeProperty(node_id=row.id, key=key, value=value)
+        )
+    else:
+        prop.value = value
+
+
+@api.translate_errors
+@api.context_manager.reader
+def property_get(context, host, hypervisor_hostname=None):
+    row = lookup.node(context.session, host, hypervisor_hostname)
+    return to_record(context.session, row).properties
+
+
+@api.translate_errors
+@api.context_manager.writer
+def property_remove(context, host, hypervisor_hostname, key):
+    row = lookup.node(context.session, host, hypervisor_hostname)
+    deleted = context.session.execute(
+        sa.delete(models.NodeProperty).where(
+            models.NodeProperty.node_id == row.id,
+            models.NodeProperty.key == key,
+        )
+    ).rowcount
+    if not deleted:
+        raise exception.NotFound(
+            kind="Property", name="%s of host %s" % (key, host)
+        )
+
+
+@api.translate_errors
+@api.context_manager.writer
+def node_set_trust(
+    context,
+    host,
+    hypervisor_hostname,
+    status,
+    whitelists=(),
+    rcot=None,
+    attested_at=None,
+    failure_event_id=None,
+):
+    """Record the outcome of an attestation of a node."""
+    if status not in records.TRUST_STATUSES:
+        raise exception.Invalid(reason="unknown trust status %r" % status)
+    row = lookup.node(context.session, host, hypervisor_hostname)
+    row.status = status
+    row.whitelists = json.dumps(sorted(whitelists))
+    row.rcot = rcot
+    if attested_at is not None:
+        row.last_attested_at = naive(attested_at)
+    if failure_event_id is not None:
+        row.last_failure_event_id = failure_event_id
+    return to_record(context.session, row)
