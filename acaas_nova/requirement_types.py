@@ -63,7 +63,7 @@ def parse_list(key: str, value) -> list[str]:
 
 
 def split_key(key: str) -> tuple[str, str | None]:
-    """``capability:gpu`` -> ("capability", "gpu"); ``location`` -> (.., None)."""
+    """``capability:gpu`` -> (capability, gpu); ``location`` -> (.., None)."""
     entry, sep, sub = key.partition(":")
     if sep and not sub:
         raise exception.InvalidRequirement(key=key, reason="empty sub-key")
