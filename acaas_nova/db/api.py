@@ -52,6 +52,15 @@ def configure(conf, force=False):
         _configured_url = url
 
 
+def dispose():
+    """Close pooled connections (before a test drops its database)."""
+    global _configured_url
+    with _LOCK:
+        if _configured_url is not None:
+            context_manager.writer.get_engine().dispose()
+            _configured_url = None
+
+
 def get_engine():
     """The writer engine (for migrations and tests)."""
     return context_manager.writer.get_engine()
