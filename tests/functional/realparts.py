@@ -17,7 +17,7 @@ def in_ci() -> bool:
 
 
 def require(available: bool, what: str) -> None:
-    """Fail (under CI) or skip (elsewhere) the current test unless available."""
+    """Fail (under CI) or skip (elsewhere) the test unless available."""
     if available:
         return
     if in_ci():
