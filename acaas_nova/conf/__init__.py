@@ -5,7 +5,8 @@ global CONF inside nova-scheduler, a fresh one in our CLI and daemons) and
 call :func:`register_opts` on it.
 """
 
-from acaas_nova.conf import acaas, database
+from acaas_nova.conf import acaas
+from acaas_nova.conf import database
 
 _MODULES = (acaas, database)
 

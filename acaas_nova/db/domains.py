@@ -4,7 +4,10 @@ import sqlalchemy as sa
 from oslo_db import exception as db_exc
 
 from acaas_nova import exception
-from acaas_nova.db import api, lookup, models, records
+from acaas_nova.db import api
+from acaas_nova.db import lookup
+from acaas_nova.db import models
+from acaas_nova.db import records
 
 
 def _validate_source(source):

@@ -4,7 +4,9 @@ import json
 
 import sqlalchemy as sa
 
-from acaas_nova.db import api, models, records
+from acaas_nova.db import api
+from acaas_nova.db import models
+from acaas_nova.db import records
 
 
 def _to_record(row, spec_name=None):

@@ -7,7 +7,10 @@ import sqlalchemy as sa
 from oslo_db import exception as db_exc
 
 from acaas_nova import exception
-from acaas_nova.db import api, lookup, models, records
+from acaas_nova.db import api
+from acaas_nova.db import lookup
+from acaas_nova.db import models
+from acaas_nova.db import records
 
 
 def aware(value):
@@ -208,4 +211,36 @@ def node_set_trust(
         row.last_attested_at = naive(attested_at)
     if failure_event_id is not None:
         row.last_failure_event_id = failure_event_id
+    return to_record(context.session, row)
+
+
+@api.translate_errors
+@api.context_manager.writer
+def properties_set(context, host, hypervisor_hostname, properties):
+    """Set several properties of a node in one transaction."""
+    for key, value in properties.items():
+        property_add(context, host, hypervisor_hostname, key, value)
+    return property_get(context, host, hypervisor_hostname)
+
+
+@api.translate_errors
+@api.context_manager.writer
+def properties_remove(context, host, hypervisor_hostname, keys):
+    """Remove several properties of a node; all or none."""
+    for key in keys:
+        property_remove(context, host, hypervisor_hostname, key)
+    return property_get(context, host, hypervisor_hostname)
+
+
+@api.translate_errors
+@api.context_manager.writer
+def node_leave_domain(context, host, hypervisor_hostname, domain):
+    """Take a node out of ``domain``, refusing if it is not a member."""
+    row = lookup.node(context.session, host, hypervisor_hostname)
+    dom = lookup.domain(context.session, domain)
+    if row.domain_id != dom.id:
+        raise exception.Conflict(
+            reason="host %s is not in domain %s" % (host, domain)
+        )
+    row.domain_id = None
     return to_record(context.session, row)

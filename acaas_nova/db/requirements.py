@@ -3,8 +3,11 @@
 import sqlalchemy as sa
 from oslo_db import exception as db_exc
 
-from acaas_nova import exception, requirement_types
-from acaas_nova.db import api, models, records
+from acaas_nova import exception
+from acaas_nova import requirement_types
+from acaas_nova.db import api
+from acaas_nova.db import models
+from acaas_nova.db import records
 
 
 @api.translate_errors

@@ -5,8 +5,10 @@ import datetime
 
 import sqlalchemy as sa
 
-from acaas_nova.db import api, models, records
+from acaas_nova.db import api
+from acaas_nova.db import models
 from acaas_nova.db import nodes as nodes_db
+from acaas_nova.db import records
 
 
 @api.translate_errors

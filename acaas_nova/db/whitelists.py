@@ -1,13 +1,16 @@
 """Named, versioned white-lists of known-good measurements."""
 
 import hashlib
+import json
 
 import sqlalchemy as sa
 from oslo_db import exception as db_exc
 
 from acaas_nova import exception
-from acaas_nova.db import api, models, records
+from acaas_nova.db import api
+from acaas_nova.db import models
 from acaas_nova.db import nodes as nodes_db
+from acaas_nova.db import records
 
 
 def _to_record(row):
@@ -108,3 +111,33 @@ def whitelist_delete(context, name, version=None):
     if not context.session.execute(query).rowcount:
         label = name if version is None else "%s version %s" % (name, version)
         raise exception.NotFound(kind="White-list", name=label)
+
+
+@api.translate_errors
+@api.context_manager.writer
+def whitelist_append(context, name, label, content, description=None):
+    """Store a document as the next version of white-list ``name``.
+
+    The integer ``version`` column orders a white-list's revisions; the
+    document's own version string (``label``) is kept in ``content`` and
+    must be new for the name.
+    """
+    rows = context.session.scalars(
+        sa.select(models.Whitelist).where(models.Whitelist.name == name)
+    ).all()
+    for row in rows:
+        if _label(row.content) == label:
+            raise exception.Duplicate(
+                kind="White-list", name="%s version %s" % (name, label)
+            )
+    version = max((row.version for row in rows), default=0) + 1
+    return whitelist_create(context, name, version, content, description)
+
+
+def _label(content):
+    """The version string inside a stored JSON document (None if absent)."""
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return None
+    return document.get("version") if isinstance(document, dict) else None

@@ -5,7 +5,9 @@ from alembic import autogenerate
 from alembic import migration as alembic_migration
 
 from acaas_nova.db import api as db_api
-from acaas_nova.db import migration, models, requirements
+from acaas_nova.db import migration
+from acaas_nova.db import models
+from acaas_nova.db import requirements
 
 
 def _compare(engine):

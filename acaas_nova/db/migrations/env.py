@@ -2,7 +2,8 @@
 
 from alembic import context
 
-from acaas_nova.db import migration, models
+from acaas_nova.db import migration
+from acaas_nova.db import models
 
 
 def run_migrations_online():
