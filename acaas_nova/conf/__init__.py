@@ -7,8 +7,10 @@ call :func:`register_opts` on it.
 
 from acaas_nova.conf import acaas
 from acaas_nova.conf import database
+from acaas_nova.conf import dcc
+from acaas_nova.conf import dcs
 
-_MODULES = (acaas, database)
+_MODULES = (acaas, database, dcs, dcc)
 
 
 def register_opts(conf):

@@ -51,8 +51,13 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    # A fresh group per ConfigOpts: oslo.config's register_group() makes a
+    # shallow copy that would share option state (overrides) between
+    # ConfigOpts objects through a module-level group.
+    conf.register_group(
+        cfg.OptGroup(GROUP.name, title=GROUP.title, help=GROUP.help)
+    )
+    conf.register_opts(OPTS, group=GROUP.name)
 
 
 def list_opts():

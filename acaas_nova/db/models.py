@@ -247,7 +247,9 @@ class Whitelist(Base):
 
     id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
     name: orm.Mapped[str] = orm.mapped_column(sa.String(NAME_LEN))
-    version: orm.Mapped[int] = orm.mapped_column(sa.Integer)
+    # The document's own version string (e.g. "2026.11"); the newest
+    # version of a name is the one imported last (highest id).
+    version: orm.Mapped[str] = orm.mapped_column(sa.String(64))
     description: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     # The JSON document (format in docs/attestation.rst) and its sha256.
     content: orm.Mapped[str] = orm.mapped_column(LONG_TEXT)

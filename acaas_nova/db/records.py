@@ -103,7 +103,7 @@ class RequirementSpec:
 @dataclasses.dataclass(frozen=True)
 class Whitelist:
     name: str
-    version: int
+    version: str
     description: str | None
     content: str
     digest: str

@@ -1,7 +1,6 @@
 """Named, versioned white-lists of known-good measurements."""
 
 import hashlib
-import json
 
 import sqlalchemy as sa
 from oslo_db import exception as db_exc
@@ -30,6 +29,9 @@ def whitelist_create(context, name, version, content, description=None):
     """Store one version of a white-list document (already validated)."""
     if not name or not name.strip():
         raise exception.Invalid(reason="white-list name must not be empty")
+    version = str(version)
+    if not version.strip():
+        raise exception.Invalid(reason="white-list version must not be empty")
     row = models.Whitelist(
         name=name,
         version=version,
@@ -53,7 +55,7 @@ def whitelist_list(context):
     """Every stored version, without loading the documents' meaning."""
     rows = context.session.scalars(
         sa.select(models.Whitelist).order_by(
-            models.Whitelist.name, models.Whitelist.version
+            models.Whitelist.name, models.Whitelist.id
         )
     )
     return [_to_record(r) for r in rows]
@@ -65,9 +67,9 @@ def whitelist_get(context, name, version=None):
     """One version, or the newest one when ``version`` is None."""
     query = sa.select(models.Whitelist).where(models.Whitelist.name == name)
     if version is not None:
-        query = query.where(models.Whitelist.version == version)
+        query = query.where(models.Whitelist.version == str(version))
     row = context.session.scalars(
-        query.order_by(models.Whitelist.version.desc())
+        query.order_by(models.Whitelist.id.desc())
     ).first()
     if row is None:
         label = name if version is None else "%s version %s" % (name, version)
@@ -82,20 +84,14 @@ def whitelist_latest(context):
     newest = (
         sa.select(
             models.Whitelist.name,
-            sa.func.max(models.Whitelist.version).label("version"),
+            sa.func.max(models.Whitelist.id).label("id"),
         )
         .group_by(models.Whitelist.name)
         .subquery()
     )
     rows = context.session.scalars(
         sa.select(models.Whitelist)
-        .join(
-            newest,
-            sa.and_(
-                newest.c.name == models.Whitelist.name,
-                newest.c.version == models.Whitelist.version,
-            ),
-        )
+        .join(newest, newest.c.id == models.Whitelist.id)
         .order_by(models.Whitelist.name)
     )
     return [_to_record(r) for r in rows]
@@ -107,37 +103,7 @@ def whitelist_delete(context, name, version=None):
     """Delete one version, or every version when ``version`` is None."""
     query = sa.delete(models.Whitelist).where(models.Whitelist.name == name)
     if version is not None:
-        query = query.where(models.Whitelist.version == version)
+        query = query.where(models.Whitelist.version == str(version))
     if not context.session.execute(query).rowcount:
         label = name if version is None else "%s version %s" % (name, version)
         raise exception.NotFound(kind="White-list", name=label)
-
-
-@api.translate_errors
-@api.context_manager.writer
-def whitelist_append(context, name, label, content, description=None):
-    """Store a document as the next version of white-list ``name``.
-
-    The integer ``version`` column orders a white-list's revisions; the
-    document's own version string (``label``) is kept in ``content`` and
-    must be new for the name.
-    """
-    rows = context.session.scalars(
-        sa.select(models.Whitelist).where(models.Whitelist.name == name)
-    ).all()
-    for row in rows:
-        if _label(row.content) == label:
-            raise exception.Duplicate(
-                kind="White-list", name="%s version %s" % (name, label)
-            )
-    version = max((row.version for row in rows), default=0) + 1
-    return whitelist_create(context, name, version, content, description)
-
-
-def _label(content):
-    """The version string inside a stored JSON document (None if absent)."""
-    try:
-        document = json.loads(content)
-    except ValueError:
-        return None
-    return document.get("version") if isinstance(document, dict) else None

@@ -173,18 +173,22 @@ def test_instance_constraints(ctx):
 
 
 def test_whitelist_versions_and_events(ctx):
-    whitelists.whitelist_create(ctx, "gold", 1, '{"v": 1}')
-    whitelists.whitelist_create(ctx, "gold", 2, '{"v": 2}')
-    whitelists.whitelist_create(ctx, "base", 1, "{}")
-    assert whitelists.whitelist_get(ctx, "gold").version == 2
+    whitelists.whitelist_create(ctx, "gold", "2026.10", '{"v": 1}')
+    whitelists.whitelist_create(ctx, "gold", "2026.9", '{"v": 2}')
+    whitelists.whitelist_create(ctx, "base", "1", "{}")
+    # newest means imported last, whatever the version string says
+    assert whitelists.whitelist_get(ctx, "gold").version == "2026.9"
     assert [(w.name, w.version) for w in whitelists.whitelist_latest(ctx)] == [
-        ("base", 1),
-        ("gold", 2),
+        ("base", "1"),
+        ("gold", "2026.9"),
     ]
     with pytest.raises(exception.Duplicate):
-        whitelists.whitelist_create(ctx, "gold", 2, "{}")
-    whitelists.whitelist_delete(ctx, "gold", 2)
-    assert whitelists.whitelist_get(ctx, "gold").version == 1
+        whitelists.whitelist_create(ctx, "gold", "2026.9", "{}")
+    whitelists.whitelist_delete(ctx, "gold", "2026.9")
+    assert whitelists.whitelist_get(ctx, "gold").version == "2026.10"
+    assert whitelists.whitelist_get(ctx, "gold", "2026.10").content == (
+        '{"v": 1}'
+    )
     first = events.event_add(ctx, "node:h1", "ACAAS-ATT-010", "critical", "x")
     second = events.event_add(ctx, "node:h1", "ACAAS-ATT-000", "info", "y")
     assert [e.id for e in events.event_list(ctx, "node:h1")] == [second, first]

@@ -64,3 +64,12 @@ def test_configured_connection_wins():
         "connection", "mysql+pymysql://u@h/acaas", group="acaas_database"
     )
     assert database.connection_url(conf) == "mysql+pymysql://u@h/acaas"
+
+
+def test_overrides_do_not_leak_between_config_objects():
+    first = _conf()
+    first.set_override("attestation_ttl", 7, group="acaas")
+    first.set_override("connection", "sqlite://", group="acaas_database")
+    second = _conf()
+    assert second.acaas.attestation_ttl == 300
+    assert second.acaas_database.connection is None

@@ -1,0 +1,111 @@
+"""Options of the ``[dcc]`` group: the DC-C agent daemon (acaas-dcc).
+
+DC-C runs on every compute node.  It identifies its node the way
+nova-compute does (``host``, ``hypervisor_hostname``) so that DC-S records
+map one to one to nova's compute nodes.
+"""
+
+import socket
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    "dcc",
+    title="DC-C agent options",
+    help="The DC-C agent (acaas-dcc) on a compute node: its identity, its "
+    "TPM, its IMA measurement list and its local state.",
+)
+
+OPTS = [
+    cfg.HostAddressOpt(
+        "host",
+        default=socket.gethostname(),
+        sample_default="<current_hostname>",
+        help="Name of this compute node's nova-compute service: set it to "
+        "the value of nova.conf's [DEFAULT] host on the same machine "
+        "(both default to the machine's host name).",
+    ),
+    cfg.StrOpt(
+        "hypervisor_hostname",
+        help="Hypervisor host name of the compute node, as nova-compute "
+        "reports it (the compute node record's hypervisor_hostname). "
+        "Defaults to 'host', which is what the libvirt driver reports on "
+        "most installations.",
+    ),
+    cfg.StrOpt(
+        "topic",
+        default="acaas-dcc",
+        help="RPC topic DC-C agents listen on (each on its own server "
+        "name, the node's identity). DC-S sends attestation requests to "
+        "it; DC-S and every DC-C must use the same value.",
+    ),
+    cfg.StrOpt(
+        "tcti",
+        default="device:/dev/tpmrm0",
+        help="TPM 2.0 TCTI of this node's TPM: 'device:/dev/tpmrm0' (the "
+        "kernel resource manager) on hosts, 'swtpm:path=<socket>' for a "
+        "software TPM.",
+    ),
+    cfg.StrOpt(
+        "ima_log_path",
+        default="/sys/kernel/security/ima/ascii_runtime_measurements",
+        help="The kernel's IMA measurement list (ASCII). DC-C reads it "
+        "from the entry DC-S last accepted and sends the new entries with "
+        "each quote.",
+    ),
+    cfg.StrOpt(
+        "state_path",
+        default="/var/lib/acaas/dcc",
+        help="Directory for DC-C's registration state: the attestation "
+        "key (wrapped by the TPM), the CID and AK certificate DC-S "
+        "issued, and the channel secret sealed to PCRs 0-7.",
+    ),
+    cfg.StrOpt(
+        "ek_type",
+        default="rsa2048",
+        choices=("rsa2048", "ecc256", "ecc384"),
+        help="Which endorsement key (and EK certificate in the TPM's NV) "
+        "to register with.",
+    ),
+    cfg.StrOpt(
+        "ak_type",
+        default="rsa2048",
+        choices=("rsa2048", "rsa2048-pss", "ecc256", "ecc384"),
+        help="Type and signing scheme of the attestation key DC-C creates "
+        "under the EK at registration.",
+    ),
+    cfg.StrOpt(
+        "domain",
+        help="Physical domain this node asks to join. DC-S adds it once "
+        "the node is trusted and offers the domain's capabilities and "
+        "white-lists, and records an event with the reason otherwise. "
+        "Unset: an administrator assigns the domain (acaas-manage).",
+    ),
+    cfg.FloatOpt(
+        "retry_interval",
+        default=5.0,
+        min=0.1,
+        help="Seconds between two registration attempts while DC-S or "
+        "the message broker cannot be reached.",
+    ),
+    cfg.FloatOpt(
+        "rpc_timeout",
+        default=30.0,
+        min=0.1,
+        help="Seconds DC-C waits for an answer of DC-S (registration).",
+    ),
+]
+
+
+def register_opts(conf):
+    # A fresh group per ConfigOpts: oslo.config's register_group() makes a
+    # shallow copy that would share option state (overrides) between
+    # ConfigOpts objects through a module-level group.
+    conf.register_group(
+        cfg.OptGroup(GROUP.name, title=GROUP.title, help=GROUP.help)
+    )
+    conf.register_opts(OPTS, group=GROUP.name)
+
+
+def list_opts():
+    return {GROUP: OPTS}

@@ -1,0 +1,111 @@
+"""Options of the ``[dcs]`` group: the DC-S server daemon (acaas-dcs).
+
+DC-S registers compute nodes (Protocol 12.1), attests them periodically
+(Protocol 12.2) and computes the domains' chains of trust.  The message
+transport is oslo.messaging's standard ``[DEFAULT] transport_url`` (and
+``control_exchange``), shared with DC-C.
+"""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    "dcs",
+    title="DC-S server options",
+    help="The DC-S daemon (acaas-dcs): node registration, periodic "
+    "attestation and domain chains of trust. DC-C agents read "
+    "'topic' from this group to find DC-S.",
+)
+
+OPTS = [
+    cfg.StrOpt(
+        "topic",
+        default="acaas-dcs",
+        help="RPC topic DC-S listens on. DC-C agents and acaas-manage send "
+        "their requests to it; all must use the same value.",
+    ),
+    cfg.FloatOpt(
+        "attestation_interval",
+        default=60.0,
+        min=0.5,
+        help="Seconds between two attestations of the same compute node "
+        "(the chapter's per-node re-attestation timer). Keep it below "
+        "[acaas] attestation_ttl, or the scheduler sees nodes as stale.",
+    ),
+    cfg.FloatOpt(
+        "attestation_jitter",
+        default=0.1,
+        min=0.0,
+        max=0.5,
+        help="Random spread of each timer, as a fraction of "
+        "attestation_interval (0.1: +/-10%). It keeps a thousand nodes "
+        "registered at the same moment from being attested in lock-step.",
+    ),
+    cfg.FloatOpt(
+        "attestation_deadline",
+        default=30.0,
+        min=0.1,
+        help="Seconds DC-S waits for a DC-C's answer to an attestation "
+        "request. A node that does not answer in time is marked 'unknown' "
+        "(which the scheduler treats as not trusted).",
+    ),
+    cfg.IntOpt(
+        "attestation_workers",
+        default=8,
+        min=1,
+        help="Threads that run attestations. One timer thread hands due "
+        "nodes to them; most of their time is spent waiting for DC-C "
+        "answers, so a few threads serve thousands of nodes.",
+    ),
+    cfg.StrOpt(
+        "ek_ca_bundle",
+        help="PEM file of the CA certificates (roots and intermediates) "
+        "that may have issued compute nodes' EK certificates (TPM "
+        "manufacturers' CAs). A node whose EK certificate does not chain "
+        "to one of them cannot register. Required for registration.",
+    ),
+    cfg.StrOpt(
+        "ca_path",
+        default="/var/lib/acaas/dcs-ca",
+        help="Directory of the DC-S certificate authority (the chapter's "
+        "Privacy CA) that issues AK certificates: ca-cert.pem and "
+        "ca-key.pem. A new self-signed CA is created there on first start "
+        "when the files are missing; keep ca-key.pem readable only by DC-S.",
+    ),
+    cfg.IntOpt(
+        "max_message_bytes",
+        default=4 * 1024 * 1024,
+        min=1024,
+        help="Largest request or attestation answer DC-S accepts, in bytes "
+        "(the JSON text of its arguments). Larger ones are refused and "
+        "logged as an event; the first attestation of a node carries its "
+        "whole IMA measurement list, so keep room for it.",
+    ),
+    cfg.FloatOpt(
+        "registration_timeout",
+        default=120.0,
+        min=1.0,
+        help="Seconds a registration challenge (MakeCredential) stays "
+        "valid. A DC-C that does not activate it in time must start over.",
+    ),
+    cfg.StrOpt(
+        "pcr_bank",
+        default="sha256",
+        choices=("sha256", "sha1"),
+        help="PCR bank DC-S asks compute nodes to quote (PCRs 0-10) and "
+        "replays their IMA measurement list in.",
+    ),
+]
+
+
+def register_opts(conf):
+    # A fresh group per ConfigOpts: oslo.config's register_group() makes a
+    # shallow copy that would share option state (overrides) between
+    # ConfigOpts objects through a module-level group.
+    conf.register_group(
+        cfg.OptGroup(GROUP.name, title=GROUP.title, help=GROUP.help)
+    )
+    conf.register_opts(OPTS, group=GROUP.name)
+
+
+def list_opts():
+    return {GROUP: OPTS}

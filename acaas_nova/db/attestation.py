@@ -1,0 +1,266 @@
+"""Registration and attestation state of compute nodes (for DC-S).
+
+DC-S is the only writer of these columns of ``compute_nodes``: the node's
+registration (CID, EK fingerprint, AK and its certificate), the verifier's
+state between attestations (JSON in ``attestation_state``; its content is
+DC-S's business, see dc_agents/dcs/state.py) and the trust outcome.
+"""
+
+import dataclasses
+import datetime
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_db import exception as db_exc
+
+from acaas_nova import exception
+from acaas_nova.db import api
+from acaas_nova.db import lookup
+from acaas_nova.db import models
+from acaas_nova.db import nodes as nodes_db
+from acaas_nova.db import records
+
+
+@dataclasses.dataclass(frozen=True)
+class Registration:
+    """A node as DC-S needs it to attest it (``cid`` None: unregistered)."""
+
+    host: str
+    hypervisor_hostname: str
+    cid: str | None
+    ek_fingerprint: str | None
+    ak_public: bytes | None
+    ak_name: str | None
+    status: str
+    rcot: str | None
+    whitelists: tuple[str, ...]
+    domain: str | None
+    properties: dict[str, str]
+    state: dict[str, Any]
+    registered_at: datetime.datetime | None = None
+    last_attested_at: datetime.datetime | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.cid is not None and self.ak_public is not None
+
+
+def _to_registration(session, row, domains=None) -> Registration:
+    node = nodes_db.to_record(session, row, domains=domains, failure=False)
+    return Registration(
+        host=row.host,
+        hypervisor_hostname=row.hypervisor_hostname,
+        cid=row.cid,
+        ek_fingerprint=row.ek_fingerprint,
+        ak_public=bytes.fromhex(row.ak_public) if row.ak_public else None,
+        ak_name=row.ak_name,
+        status=row.status,
+        rcot=row.rcot,
+        whitelists=node.whitelists,
+        domain=node.domain,
+        properties=node.properties,
+        state=json.loads(row.attestation_state or "{}"),
+        registered_at=node.registered_at,
+        last_attested_at=node.last_attested_at,
+    )
+
+
+@api.translate_errors
+@api.context_manager.reader
+def registration_get(context, host, hypervisor_hostname=None):
+    """The registration of one node (NotFound if we have no record)."""
+    row = lookup.node(context.session, host, hypervisor_hostname)
+    return _to_registration(context.session, row)
+
+
+@api.translate_errors
+@api.context_manager.reader
+def registered_nodes(context):
+    """(host, hypervisor_hostname) of every registered node."""
+    rows = context.session.execute(
+        sa.select(
+            models.ComputeNode.host, models.ComputeNode.hypervisor_hostname
+        ).where(models.ComputeNode.cid.is_not(None))
+    )
+    return [(host, hv) for host, hv in rows]
+
+
+@api.translate_errors
+@api.context_manager.writer
+def node_register(
+    context,
+    host,
+    hypervisor_hostname,
+    cid,
+    ek_fingerprint,
+    ak_public,
+    ak_name,
+    ak_certificate,
+    state,
+):
+    """Record a completed registration (creating the node if needed).
+
+    A node keeps the EK it first registered with: a different EK for the
+    same (host, hypervisor) is refused with Conflict, as is an EK already
+    registered under another node (the CID is unique).
+    """
+    session = context.session
+    row = session.scalars(
+        sa.select(models.ComputeNode).where(
+            models.ComputeNode.host == host,
+            models.ComputeNode.hypervisor_hostname == hypervisor_hostname,
+        )
+    ).first()
+    if row is None:
+        row = models.ComputeNode(
+            host=host,
+            hypervisor_hostname=hypervisor_hostname,
+            status=records.TRUST_UNKNOWN,
+        )
+        session.add(row)
+    elif row.ek_fingerprint and row.ek_fingerprint != ek_fingerprint:
+        raise exception.Conflict(
+            reason="node %s is registered with another EK (%s...)"
+            % (host, row.ek_fingerprint[:16])
+        )
+    row.cid = cid
+    row.ek_fingerprint = ek_fingerprint
+    row.ak_public = ak_public.hex()
+    row.ak_name = ak_name
+    row.ak_certificate = ak_certificate
+    row.attestation_state = json.dumps(state, sort_keys=True)
+    row.registered_at = nodes_db.naive(datetime.datetime.now(datetime.UTC))
+    row.status = records.TRUST_UNKNOWN
+    row.rcot = None
+    row.whitelists = "[]"
+    try:
+        session.flush()
+    except db_exc.DBDuplicateEntry as exc:
+        raise exception.Conflict(
+            reason="this EK is already registered as another node"
+        ) from exc
+    return _to_registration(session, row)
+
+
+@api.translate_errors
+@api.context_manager.writer
+def attestation_save(
+    context,
+    host,
+    hypervisor_hostname,
+    cid,
+    status,
+    state=None,
+    rcot=None,
+    whitelists=(),
+    attested_at=None,
+    failure_event_id=None,
+    revoke=False,
+):
+    """Store the outcome of one attestation of the registration ``cid``.
+
+    Returns (changed, domain): whether status, RCoT or white-lists
+    changed, and the node's domain; or None when the node is no longer
+    registered under ``cid`` (revoked or re-registered meanwhile), in
+    which case nothing is written.  ``revoke`` ends the registration: the
+    node must register again (its EK stays recorded).
+    """
+    if status not in records.TRUST_STATUSES:
+        raise exception.Invalid(reason="unknown trust status %r" % status)
+    session = context.session
+    row = lookup.node(session, host, hypervisor_hostname)
+    if row.cid is None or row.cid != cid:
+        return None
+    names = json.dumps(sorted(whitelists))
+    changed = (row.status, row.rcot, row.whitelists or "[]") != (
+        status,
+        rcot,
+        names,
+    )
+    row.status, row.rcot, row.whitelists = status, rcot, names
+    if attested_at is not None:
+        row.last_attested_at = nodes_db.naive(attested_at)
+    if failure_event_id is not None:
+        row.last_failure_event_id = failure_event_id
+    if state is not None:
+        row.attestation_state = json.dumps(state, sort_keys=True)
+    if revoke:
+        row.cid = row.ak_public = row.ak_name = row.ak_certificate = None
+        row.attestation_state = None
+        changed = True
+    domain = None
+    if row.domain_id is not None:
+        domain = session.get(models.PhysicalLayerDomain, row.domain_id).name
+    return changed, domain
+
+
+def _members(session, domain_ids):
+    rows = session.scalars(
+        sa.select(models.ComputeNode).where(
+            models.ComputeNode.domain_id.in_(domain_ids)
+        )
+    ).all()
+    names = {
+        d.id: d.name
+        for d in session.scalars(
+            sa.select(models.PhysicalLayerDomain).where(
+                models.PhysicalLayerDomain.id.in_(domain_ids)
+            )
+        )
+    }
+    out = {name: [] for name in names.values()}
+    for row in rows:
+        out[names[row.domain_id]].append(
+            _to_registration(session, row, domains=names)
+        )
+    return out
+
+
+@api.translate_errors
+@api.context_manager.reader
+def chain_inputs(context, domain):
+    """What the chains of trust touched by ``domain`` are computed from.
+
+    Returns (affected, capabilities, members): ``affected`` maps the
+    domain and every domain that has it as a collaborating (backup) domain
+    to their backup domains' names in priority order; ``capabilities`` and
+    ``members`` (Registrations) cover every domain named there.
+    """
+    session = context.session
+    start = lookup.domain(session, domain)
+    pairs = models.CollaboratingPLDomain
+    sources = {start.id} | set(
+        session.scalars(
+            sa.select(pairs.domain_id).where(
+                pairs.backup_domain_id == start.id
+            )
+        )
+    )
+    backups = {s: [] for s in sources}
+    for pair in session.scalars(
+        sa.select(pairs)
+        .where(pairs.domain_id.in_(sources))
+        .order_by(pairs.priority)
+    ):
+        backups[pair.domain_id].append(pair.backup_domain_id)
+    ids = sources | {b for ids in backups.values() for b in ids}
+    domains = {
+        d.id: d
+        for d in session.scalars(
+            sa.select(models.PhysicalLayerDomain).where(
+                models.PhysicalLayerDomain.id.in_(ids)
+            )
+        )
+    }
+    caps = {d.name: {} for d in domains.values()}
+    for cap in session.scalars(
+        sa.select(models.DomainCapability).where(
+            models.DomainCapability.domain_id.in_(ids)
+        )
+    ):
+        caps[domains[cap.domain_id].name][cap.key] = cap.value
+    affected = {
+        domains[s].name: [domains[b].name for b in backups[s]] for s in sources
+    }
+    return affected, caps, _members(session, ids)
