@@ -80,7 +80,9 @@ class MeasurementNotAllowed(AttestationError):
     ``offending`` lists every offending (path, digest) pair.
     """
 
-    msg_fmt = "Measurements not allowed by white-list %(whitelist)s: %(reason)s"
+    msg_fmt = (
+        "Measurements not allowed by white-list %(whitelist)s: %(reason)s"
+    )
     event_id = "ACAAS-ATT-030"
     severity = "error"
 

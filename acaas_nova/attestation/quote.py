@@ -1,0 +1,286 @@
+"""Verification of TPM 2.0 quotes (the chapter's Protocol 12.2).
+
+A quote is the TPMS_ATTEST bytes, the TPMT_SIGNATURE over them made by the
+node's attestation key (AK), and the PCR values the node reports.
+:func:`verify_quote` checks, in this order: the signature with the AK's
+public key, the quote's magic and type, that ``extraData`` equals the nonce
+the verifier issued, that the PCR selection equals the one asked for, that
+the PCR digest is the hash (with the signature's hash) of the reported
+values, and the clock against the last accepted quote of the same AK.  Each
+failure raises its own error from :mod:`acaas_nova.attestation.errors`.
+
+Pure: imports only the standard library and ``cryptography``.
+"""
+
+import dataclasses
+import hashlib
+import hmac
+from collections.abc import Iterable
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    encode_dss_signature,
+)
+
+from acaas_nova.attestation import errors
+from acaas_nova.attestation import tpm_public
+from acaas_nova.attestation import tpm_structs as ts
+from acaas_nova.attestation.tpm_structs import ClockInfo
+
+#: What the verifier asks for: PCRs 0-10 of the sha256 bank (8 and 9 are
+#: needed for the sha256 boot_aggregate, 10 is IMA's).
+DEFAULT_SELECTION: Mapping[str, tuple[int, ...]] = {"sha256": tuple(range(11))}
+
+#: The TPM refuses longer qualifying data (TPM2B_DATA of a quote).
+MAX_NONCE_SIZE = 64
+
+_HASHLIB = {
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
+_CRYPTO_HASHES = {
+    "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(),
+    "sha512": hashes.SHA512(),
+}
+_PKCS1 = padding.PKCS1v15()
+
+
+@dataclasses.dataclass(frozen=True)
+class AttestationKey:
+    """An AK public key, parsed once and reused for every quote it signs."""
+
+    public: tpm_public.PublicArea
+    key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+    @classmethod
+    def from_tpm2b_public(cls, data: bytes) -> "AttestationKey":
+        """Load an AK from its TPM2B_PUBLIC; it must be a signing key."""
+        public = tpm_public.parse_public(data)
+        if not public.has_attributes(ts.OBJ_SIGN):
+            raise errors.MalformedInput(
+                what="attestation key", reason="not a signing key"
+            )
+        return cls(public=public, key=public.public_key())
+
+    @property
+    def name(self) -> bytes:
+        return self.public.name
+
+
+@dataclasses.dataclass(frozen=True)
+class QuoteResult:
+    """What a verified quote proves.
+
+    ``pcrs`` maps bank name -> PCR index -> value, for exactly the quoted
+    PCRs.  ``reboot`` is true when the TPM was reset since the previous
+    accepted quote: the caller must then replay the whole measurement log.
+    """
+
+    pcrs: Mapping[str, Mapping[int, bytes]]
+    clock_info: ClockInfo
+    reboot: bool
+    firmware_version: int
+    hash_name: str
+
+
+def normalize_selection(
+    selection: Mapping[str, Iterable[int]],
+) -> dict[str, tuple[int, ...]]:
+    """Canonical form of a PCR selection: bank -> sorted PCR indices."""
+    cached = _NORMALIZED.get(id(selection))
+    if cached is not None and cached[0] is selection:
+        return cached[1]
+    normal = {b: tuple(sorted(set(pcrs))) for b, pcrs in selection.items()}
+    if isinstance(selection, MappingProxyType) and len(_NORMALIZED) < 64:
+        # Read-only selections (like DEFAULT_SELECTION) are normalized
+        # once; the entry keeps the object alive so its id stays unique.
+        _NORMALIZED[id(selection)] = (selection, normal)
+    return normal
+
+
+_NORMALIZED: dict[int, tuple[Mapping, dict[str, tuple[int, ...]]]] = {}
+
+
+def verify_signature(
+    ak: AttestationKey, message: bytes, signature: ts.Signature
+) -> None:
+    """Check a TPMT_SIGNATURE over message with the AK; SignatureInvalid."""
+    algo = _CRYPTO_HASHES.get(signature.hash_name)
+    if algo is None:
+        raise errors.UnsupportedAlgorithm(
+            reason="signature hash %s" % signature.hash_name
+        )
+    scheme = ak.public.scheme
+    if scheme != ts.ALG_NULL and (
+        scheme != signature.sig_alg
+        or ak.public.scheme_hash != signature.hash_name
+    ):
+        raise errors.SignatureInvalid(
+            reason="signature scheme differs from the AK's"
+        )
+    key = ak.key
+    try:
+        if signature.sig_alg == ts.ALG_ECDSA:
+            if not isinstance(key, ec.EllipticCurvePublicKey):
+                raise errors.SignatureInvalid(
+                    reason="ECDSA signature for a non-ECC AK"
+                )
+            der = encode_dss_signature(signature.ecc_r, signature.ecc_s)
+            key.verify(der, message, ec.ECDSA(algo))
+            return
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise errors.SignatureInvalid(
+                reason="RSA signature for a non-RSA AK"
+            )
+        if signature.sig_alg == ts.ALG_RSASSA:
+            pad = _PKCS1
+        else:
+            # TPMs use a salt as long as the digest, some the maximum: AUTO
+            # accepts both.
+            pad = padding.PSS(
+                mgf=padding.MGF1(algo), salt_length=padding.PSS.AUTO
+            )
+        key.verify(signature.rsa_sig, message, pad, algo)
+    except InvalidSignature:
+        raise errors.SignatureInvalid(
+            reason="does not verify with the attestation key"
+        ) from None
+    except ValueError as exc:  # e.g. out-of-range ECDSA r/s
+        raise errors.SignatureInvalid(reason=str(exc)) from None
+
+
+def pcr_digest(
+    hash_name: str,
+    select: tuple[tuple[str, tuple[int, ...]], ...],
+    pcrs: Mapping[str, Mapping[int, bytes]],
+) -> bytes:
+    """Digest of the PCR values in the order of the quote's selection."""
+    parts = []
+    for bank, indices in select:
+        values = pcrs.get(bank) or {}
+        size = ts.HASH_SIZES[bank]
+        try:
+            chunk = [values[i] for i in indices]
+            sizes = set(map(len, chunk))
+        except (KeyError, TypeError):
+            sizes = None
+        # Every value must have the bank's size, or a value cut short and
+        # its neighbour made longer would hash the same.
+        if sizes != {size} and indices:
+            bad = [i for i in indices if len(values.get(i) or b"") != size]
+            raise errors.MalformedInput(
+                what="PCR values",
+                reason="%s PCR %s missing or not %d bytes"
+                % (bank, bad[0] if bad else "?", size),
+            )
+        parts.extend(chunk)
+    return _HASHLIB[hash_name](b"".join(parts)).digest()
+
+
+def check_clock(previous: ClockInfo | None, current: ClockInfo) -> bool:
+    """Compare with the last accepted quote; return True on a TPM reset.
+
+    The reset count only grows (TPM Reset: a reboot); the restart count
+    grows within one reset (TPM Restart, e.g. resume) and the clock grows
+    within one restart.  Anything else is a replayed or forged quote.
+    """
+    if previous is None:
+        return False
+    if current.reset_count < previous.reset_count:
+        raise errors.ClockError(
+            reason="resetCount went back from %d to %d"
+            % (previous.reset_count, current.reset_count)
+        )
+    if current.reset_count > previous.reset_count:
+        return True
+    if current.restart_count < previous.restart_count:
+        raise errors.ClockError(
+            reason="restartCount went back from %d to %d"
+            % (previous.restart_count, current.restart_count)
+        )
+    if (
+        current.restart_count == previous.restart_count
+        and current.clock <= previous.clock
+    ):
+        raise errors.ClockError(
+            reason="clock did not advance (%d after %d)"
+            % (current.clock, previous.clock)
+        )
+    return False
+
+
+def verify_quote(
+    ak: AttestationKey,
+    attest: bytes,
+    signature: bytes,
+    pcrs: Mapping[str, Mapping[int, bytes]],
+    nonce: bytes,
+    selection: Mapping[str, Iterable[int]] = DEFAULT_SELECTION,
+    previous: ClockInfo | None = None,
+) -> QuoteResult:
+    """Verify a quote; return what it proves or raise a precise error.
+
+    ``attest`` is the TPMS_ATTEST (the data inside TPM2B_ATTEST),
+    ``signature`` the marshalled TPMT_SIGNATURE, ``pcrs`` the reported
+    values (bank -> index -> bytes), ``nonce`` the verifier's fresh nonce,
+    ``selection`` the PCRs asked for and ``previous`` the clock info of the
+    last quote accepted from this AK (None on the first quote).
+    """
+    sig = ts.parse_signature(signature)
+    if not isinstance(attest, bytes):
+        raise errors.MalformedInput(what="attestation", reason="not bytes")
+    verify_signature(ak, attest, sig)
+    quoted = ts.parse_attest(attest)
+    if not hmac.compare_digest(quoted.extra_data, nonce):
+        raise errors.NonceMismatch(
+            reason="extraData is not the nonce issued for this quote"
+        )
+    wanted = normalize_selection(selection)
+    got = dict(quoted.pcr_select)
+    if got != wanted or len(got) != len(quoted.pcr_select):
+        raise errors.PCRSelectionMismatch(
+            reason="quoted %s, asked for %s"
+            % (_describe(got), _describe(wanted))
+        )
+    # pcr_digest() checks that every quoted PCR is reported; equal counts
+    # then mean nothing else is.
+    unquoted = [
+        bank
+        for bank, values in pcrs.items()
+        if len(values) != len(got.get(bank, ()))
+    ]
+    if unquoted:
+        raise errors.MalformedInput(
+            what="PCR values",
+            reason="values reported for unquoted PCRs of bank(s) %s"
+            % ", ".join(sorted(unquoted)),
+        )
+    digest = pcr_digest(sig.hash_name, quoted.pcr_select, pcrs)
+    if not hmac.compare_digest(digest, quoted.pcr_digest):
+        raise errors.PCRDigestMismatch(
+            reason="reported PCR values do not hash to the quoted digest"
+        )
+    reboot = check_clock(previous, quoted.clock_info)
+    return QuoteResult(
+        pcrs={bank: dict(values) for bank, values in pcrs.items()},
+        clock_info=quoted.clock_info,
+        reboot=reboot,
+        firmware_version=quoted.firmware_version,
+        hash_name=sig.hash_name,
+    )
+
+
+def _describe(selection: Mapping[str, tuple[int, ...]]) -> str:
+    return "; ".join(
+        "%s:%s" % (bank, ",".join(map(str, pcrs)))
+        for bank, pcrs in sorted(selection.items())
+    )
