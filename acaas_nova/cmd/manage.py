@@ -36,6 +36,7 @@ from sqlalchemy.engine import url as sa_url
 from acaas_nova import conf as acaas_conf
 from acaas_nova import context as acaas_context
 from acaas_nova import exception
+from acaas_nova.cmd import attest as attest_cmd
 from acaas_nova.cmd import base
 from acaas_nova.cmd import db as db_cmd
 from acaas_nova.cmd import domain as domain_cmd
@@ -63,7 +64,7 @@ COMMANDS: dict[str, tuple[type[base.Commands], ...]] = {
     "property": (prop_cmd.PropertyCommands,),
     "requirement": (requirement_cmd.RequirementCommands,),
     "whitelist": (whitelist_cmd.WhitelistCommands,),
-    "host": (host_cmd.HostCommands,),
+    "host": (host_cmd.HostCommands, attest_cmd.HostAttestCommands),
 }
 
 EPILOG = """\

@@ -264,3 +264,28 @@ def chain_inputs(context, domain):
         domains[s].name: [domains[b].name for b in backups[s]] for s in sources
     }
     return affected, caps, _members(session, ids)
+
+
+@api.translate_errors
+@api.context_manager.writer
+def attestation_touch(context, host, hypervisor_hostname, cid, state, at):
+    """The common case in one statement: a trusted node attested again
+    with the same outcome (status, RCoT, white-lists) -- store its new
+    verifier state and time.  False if the node is no longer trusted
+    under ``cid`` (then nothing is written; use attestation_save)."""
+    cn = models.ComputeNode
+    result = context.session.execute(
+        sa.update(cn)
+        .where(
+            cn.host == host,
+            cn.hypervisor_hostname == hypervisor_hostname,
+            cn.cid == cid,
+            cn.status == records.TRUST_TRUSTED,
+        )
+        .values(
+            attestation_state=json.dumps(state, sort_keys=True),
+            last_attested_at=nodes_db.naive(at),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -9,8 +9,11 @@ BIN = os.path.dirname(sys.executable)
 
 def test_generator_prints_our_groups():
     out = subprocess.run(
-        [os.path.join(BIN, "oslo-config-generator"), "--namespace",
-         "acaas_nova"],
+        [
+            os.path.join(BIN, "oslo-config-generator"),
+            "--namespace",
+            "acaas_nova",
+        ],
         check=True,
         capture_output=True,
         text=True,

@@ -346,7 +346,8 @@ class _AttestCommands(base.Commands):
 
     @classmethod
     def add_actions(cls, actions):
-        p = base.action(actions, cls, "attest", "attest a host now")
+        # Not "attest": the real host attest action is registered now.
+        p = base.action(actions, cls, "probe", "probe a host now")
         p.add_argument("host")
 
 
@@ -363,10 +364,10 @@ def test_registry_extends_categories_and_actions(monkeypatch):
     commands["host"] = commands["host"] + (_AttestCommands,)
     commands["schedule"] = (_ScheduleCommands,)
     monkeypatch.setattr(manage, "COMMANDS", commands)
-    args = parse("host", "attest", "c1")
+    args = parse("host", "probe", "c1")
     assert (args.command_class, args.command, args.host) == (
         _AttestCommands,
-        "attest",
+        "probe",
         "c1",
     )
     assert parse("host", "list").command_class is HostCommands

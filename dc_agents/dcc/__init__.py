@@ -1,0 +1,1 @@
+"""DC-C: the agent on every compute node (acaas-dcc)."""

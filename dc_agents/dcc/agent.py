@@ -1,0 +1,189 @@
+"""The DC-C agent's work: registration at start, quotes on request.
+
+Registration (Protocol 12.1): read the EK and its certificate from the
+TPM, create an AK under the EK, send both to DC-S, recover DC-S's
+credential secret with ActivateCredential, seal that secret to PCRs 0-7
+(the chapter's sealed channel key), then complete the registration and
+keep the CID and AK certificate.  An agent that restarts with a saved
+identity DC-S still knows does not register again.
+
+Before every quote (and at start) the agent unseals its secret: if it
+cannot, the platform changed since registration; the agent refuses to
+attest from then on, also across restarts (a marker in its state
+directory), and DC-S marks the node untrusted.  Only an operator who
+removes the agent's state (after checking the platform) lets it register
+again.
+"""
+
+import logging
+import threading
+
+from acaas_nova.attestation import errors as att_errors
+from acaas_nova.tpm import keys
+from acaas_nova.tpm import seal
+from acaas_nova.tpm.device import TPMDevice
+from dc_agents import errors
+from dc_agents import messages
+from dc_agents.dcc import imalog
+from dc_agents.dcc import store
+
+LOG = logging.getLogger(__name__)
+BOOT_PCRS = tuple(range(8))
+
+
+class Agent:
+    """One compute node's DC-C."""
+
+    def __init__(self, conf, dcs_api) -> None:
+        self.conf = conf
+        self.dcs = dcs_api
+        self.host = conf.dcc.host
+        self.hypervisor = conf.dcc.hypervisor_hostname or conf.dcc.host
+        self.identity: store.Identity | None = None
+        self.platform_changed: att_errors.PlatformChanged | None = None
+        self.ready = threading.Event()
+        self.log = imalog.LogReader(conf.dcc.ima_log_path)
+        self._tpm_lock = threading.Lock()
+
+    @property
+    def node(self) -> str:
+        if self.host == self.hypervisor:
+            return self.host
+        return "%s:%s" % (self.host, self.hypervisor)
+
+    # -- registration -----------------------------------------------------
+
+    def enrol(self) -> store.Identity:
+        """Make sure DC-S knows this node; register if it does not.
+
+        Raises oslo.messaging errors while DC-S cannot be reached (the
+        caller retries) and RegistrationRefused when DC-S refuses.
+        """
+        changed = store.platform_changed(self.conf.dcc.state_path)
+        if changed is not None:
+            # Only an operator re-enrols a changed platform (see forget).
+            self.platform_changed = att_errors.PlatformChanged(reason=changed)
+            LOG.critical(
+                "Platform of %s changed (%s); not attesting until the "
+                "state in %s is removed",
+                self.node,
+                changed,
+                self.conf.dcc.state_path,
+            )
+            self.ready.set()
+            return None
+        saved = store.load(self.conf.dcc.state_path)
+        if saved is not None and (saved.host, saved.hypervisor_hostname) == (
+            self.host,
+            self.hypervisor,
+        ):
+            if self.dcs.registration_status(
+                self.host, self.hypervisor, saved.cid
+            ):
+                self._check_seal(saved)
+                LOG.info("Node %s is registered as %s", self.node, saved.cid)
+                return self._set(saved)
+            LOG.info("DC-S no longer knows %s: registering again", self.node)
+        return self._set(self._register())
+
+    def _set(self, ident):
+        self.identity = ident
+        self.ready.set()
+        return ident
+
+    def _check_seal(self, ident) -> None:
+        try:
+            with self._tpm_lock, TPMDevice(self.conf.dcc.tcti) as tpm:
+                seal.unseal(tpm, ident.sealed)
+        except att_errors.PlatformChanged as exc:
+            self._changed(exc)
+            try:
+                self.dcs.platform_changed(
+                    self.host, self.hypervisor, ident.cid, exc.message
+                )
+            except errors.NotRegistered:
+                pass  # DC-S found out first, from a refused quote
+
+    def _changed(self, exc) -> None:
+        """Stop attesting for good: the sealed secret is out of reach."""
+        self.platform_changed = exc
+        store.mark_platform_changed(self.conf.dcc.state_path, exc.message)
+        LOG.critical(
+            "Platform of %s changed, no longer attesting: %s", self.node, exc
+        )
+
+    def _register(self) -> store.Identity:
+        ek_kind = self.conf.dcc.ek_type
+        with self._tpm_lock, TPMDevice(self.conf.dcc.tcti) as tpm:
+            # A killed agent may have left objects in a TPM without a
+            # resource manager (swtpm); with /dev/tpmrm0 this is a no-op.
+            tpm.flush_transient_objects()
+            ek = keys.read_ek(tpm, ek_kind)
+            ak = keys.create_ak(tpm, self.conf.dcc.ak_type, ek_kind)
+        if ek.certificate is None:
+            raise errors.RegistrationRefused(
+                node=self.node, reason="the TPM holds no EK certificate"
+            )
+        challenge = self.dcs.register(
+            self.host, self.hypervisor, ek.public, ek.certificate, ak.public
+        )
+        with self._tpm_lock, TPMDevice(self.conf.dcc.tcti) as tpm:
+            secret = keys.activate_credential(
+                tpm,
+                ak,
+                messages.decode(challenge["credential_blob"], "credential"),
+                messages.decode(challenge["encrypted_secret"], "secret"),
+                ek_kind,
+            )
+            sealed = seal.seal(tpm, secret, BOOT_PCRS, "sha256")
+        done = self.dcs.activate(
+            self.host, self.hypervisor, challenge["session"], secret
+        )
+        ident = store.Identity(
+            host=self.host,
+            hypervisor_hostname=self.hypervisor,
+            ek_kind=ek_kind,
+            ak=ak,
+            sealed=sealed,
+            cid=done["cid"],
+            ak_certificate=done["ak_certificate"],
+        )
+        store.save(self.conf.dcc.state_path, ident)
+        self.platform_changed = None
+        LOG.info("Node %s registered as %s", self.node, ident.cid)
+        return ident
+
+    # -- attestation (Protocol 12.2) ---------------------------------------
+
+    def quote(self, nonce: bytes, selection, ima_offset: int) -> dict:
+        """Quote ``selection`` with ``nonce``; IMA entries from ima_offset."""
+        # DC-S may ask as soon as registration completes, before _set.
+        if not self.ready.wait(5.0):
+            raise errors.NotRegistered(
+                node=self.node, reason="registration is not complete"
+            )
+        if self.platform_changed is not None:
+            raise self.platform_changed
+        ident = self.identity
+        with self._tpm_lock, TPMDevice(self.conf.dcc.tcti) as tpm:
+            try:
+                seal.unseal(tpm, ident.sealed)
+            except att_errors.PlatformChanged as exc:
+                self._changed(exc)
+                raise
+            evidence = keys.quote(
+                tpm, ident.ak, nonce, selection, ident.ek_kind
+            )
+        # Read after quoting: the log may run ahead of the quote, never
+        # behind it (DC-S accepts the prefix that matches).
+        log = self.log.read_from(ima_offset)
+        LOG.debug("Quote for %s: %d bytes of IMA log", self.node, len(log))
+        return messages.quote_answer(
+            ident.cid,
+            evidence.attest,
+            evidence.signature,
+            evidence.pcrs,
+            log,
+            ima_offset,
+            self.conf.dcc.domain,
+        )

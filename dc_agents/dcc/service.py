@@ -1,0 +1,71 @@
+"""acaas-dcc: the DC-C daemon (console script ``acaas-dcc``)."""
+
+import logging
+import signal
+import sys
+import threading
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_log import log as oslo_log
+
+from acaas_nova import conf as acaas_conf
+from acaas_nova import exception
+from dc_agents import rpc
+from dc_agents.dcc import agent as agent_mod
+from dc_agents.dcc import manager
+from dc_agents.dcs import rpcapi as dcs_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+
+def enrol_until_done(agent, conf, stop: threading.Event) -> bool:
+    """Register (or confirm registration), retrying while DC-S or the
+    broker is unreachable; False if stopped or refused."""
+    while not stop.is_set():
+        try:
+            agent.enrol()
+            return True
+        except oslo_messaging.MessagingException as exc:
+            LOG.warning(
+                "DC-S unreachable (%s); retrying in %ss",
+                rpc.remote_message(exc),
+                conf.dcc.retry_interval,
+            )
+        except exception.ACaaSException as exc:
+            LOG.error("Registration of %s failed: %s", agent.node, exc.message)
+            return False
+        stop.wait(conf.dcc.retry_interval)
+    return False
+
+
+def main(argv=None):
+    conf = cfg.ConfigOpts()
+    acaas_conf.register_opts(conf)
+    oslo_log.register_options(conf)
+    conf(
+        argv if argv is not None else sys.argv[1:],
+        project="acaas",
+        prog="acaas-dcc",
+    )
+    oslo_log.setup(conf, "acaas-dcc")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    transport = rpc.get_transport(conf)
+    api = dcs_rpcapi.DCSAPI(conf, transport, timeout=conf.dcc.rpc_timeout)
+    agent = agent_mod.Agent(conf, api)
+    name = rpc.server_name(agent.host, agent.hypervisor)
+    server = rpc.get_server(
+        conf, transport, conf.dcc.topic, name, [manager.DCCManager(agent)]
+    )
+    server.start()  # before registering: DC-S attests as soon as it is done
+    ok = enrol_until_done(agent, conf, stop)
+    if ok:
+        LOG.info("acaas-dcc serving attestation requests as %s", name)
+        while not stop.wait(1.0):
+            pass
+    server.stop()
+    server.wait()
+    transport.cleanup()
+    return 0 if ok or stop.is_set() else 1

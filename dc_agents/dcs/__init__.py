@@ -1,0 +1,1 @@
+"""DC-S: the server agent on the controller (acaas-dcs)."""

@@ -1,0 +1,185 @@
+"""The DC-S RPC endpoint: what DC-C agents and acaas-manage may ask.
+
+Only methods marked ``@oslo_messaging.expose`` are callable (the server
+uses ExplicitRPCAccessPolicy).  Every argument is validated before use;
+a bad request is refused with a one-line error the caller receives as an
+expected exception, recorded as an event, and nothing else is stored.
+"""
+
+import logging
+
+import oslo_messaging
+
+from acaas_nova import context as acaas_context
+from acaas_nova import exception
+from acaas_nova.attestation import errors as att_errors
+from acaas_nova.db import attestation as attestation_db
+from dc_agents import errors
+from dc_agents import messages
+from dc_agents.dcs import chains
+from dc_agents.dcs import eventlog
+
+LOG = logging.getLogger(__name__)
+
+_CALLER_FAULTS = (
+    errors.MalformedMessage,
+    errors.MessageTooLarge,
+    errors.NotRegistered,
+    errors.RegistrationRefused,
+    errors.MembershipRefused,
+    exception.NotFound,
+    exception.Invalid,
+)
+
+
+class DCSManager:
+    """Endpoint of DC-S's RPC API (see :class:`~dc_agents.dcs.rpcapi.DCSAPI`
+    for the version history)."""
+
+    target = oslo_messaging.Target(version="1.0")
+
+    def __init__(self, conf, registrar, attester, timers) -> None:
+        self.conf = conf
+        self.registrar = registrar
+        self.attester = attester
+        self.timers = timers
+
+    # -- helpers -------------------------------------------------------------
+
+    def _checked(self, ctx, method, args):
+        """Validate size and identity of a request; return (host, hv)."""
+        subject = str(args.get("host"))[:255]
+        try:
+            messages.check_size(
+                args, "%s request" % method, self.conf.dcs.max_message_bytes
+            )
+            host = messages.text(args.get("host"), "host")
+            hv = args.get("hypervisor_hostname")
+            hv = (
+                host
+                if hv is None
+                else messages.text(hv, "hypervisor_hostname")
+            )
+        except (errors.MalformedMessage, errors.MessageTooLarge) as exc:
+            eventlog.record_error(ctx, subject, exc)
+            raise
+        return host, hv
+
+    def _decode(
+        self, ctx, subject, value, what, limit=messages.MAX_TPM_STRUCT
+    ):
+        try:
+            return messages.decode(value, what, limit)
+        except errors.MalformedMessage as exc:
+            eventlog.record_error(ctx, subject, exc)
+            raise
+
+    # -- registration (Protocol 12.1) ---------------------------------------
+
+    @oslo_messaging.expose
+    @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
+    def register(self, context, **kwargs):
+        ctx = acaas_context.get_admin_context()
+        host, hv = self._checked(ctx, "register", kwargs)
+        ek_public = self._decode(
+            ctx, host, kwargs.get("ek_public"), "EK public"
+        )
+        ek_cert = self._decode(
+            ctx,
+            host,
+            kwargs.get("ek_certificate"),
+            "EK certificate",
+            messages.MAX_CERTIFICATE,
+        )
+        ak_public = self._decode(
+            ctx, host, kwargs.get("ak_public"), "AK public"
+        )
+        return self.registrar.begin(
+            ctx, host, hv, ek_public, ek_cert, ak_public
+        )
+
+    @oslo_messaging.expose
+    @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
+    def activate(self, context, **kwargs):
+        ctx = acaas_context.get_admin_context()
+        host, hv = self._checked(ctx, "activate", kwargs)
+        try:
+            session = messages.text(kwargs.get("session"), "session", 64)
+        except errors.MalformedMessage as exc:
+            eventlog.record_error(ctx, host, exc)
+            raise
+        secret = self._decode(ctx, host, kwargs.get("secret"), "secret", 64)
+        return self.registrar.finish(ctx, host, hv, session, secret)
+
+    @oslo_messaging.expose
+    @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
+    def registration_status(self, context, **kwargs):
+        ctx = acaas_context.get_admin_context()
+        host, hv = self._checked(ctx, "registration_status", kwargs)
+        try:
+            reg = attestation_db.registration_get(ctx, host, hv)
+        except exception.NotFound:
+            return False
+        registered = reg.registered and reg.cid == kwargs.get("cid")
+        if registered and (host, hv) not in self.timers:
+            self.timers.add((host, hv))
+        return registered
+
+    @oslo_messaging.expose
+    @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
+    def platform_changed(self, context, **kwargs):
+        """Protocol 12.2's sealing: the agent can no longer unseal."""
+        ctx = acaas_context.get_admin_context()
+        host, hv = self._checked(ctx, "platform_changed", kwargs)
+        try:
+            cid = messages.text(kwargs.get("cid"), "CID", 64)
+            reason = messages.text(kwargs.get("reason"), "reason", 500)
+        except errors.MalformedMessage as exc:
+            eventlog.record_error(ctx, host, exc)
+            raise
+        exc = att_errors.PlatformChanged(reason=reason)
+        result = self.attester.revoke(ctx, host, hv, cid, exc)
+        if result is None:
+            refused = errors.NotRegistered(
+                node=host, reason="platform change reported for CID %s" % cid
+            )
+            eventlog.record_error(ctx, host, refused)
+            raise refused
+        self.timers.remove((host, hv))
+        return result
+
+    # -- administration -------------------------------------------------------
+
+    @oslo_messaging.expose
+    @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
+    def attest_host(self, context, **kwargs):
+        """Attest a node now (acaas-manage host attest)."""
+        ctx = acaas_context.get_admin_context()
+        host = messages.text(kwargs.get("host"), "host")
+        hv = kwargs.get("hypervisor_hostname")
+        reg = attestation_db.registration_get(ctx, host, hv)
+        key = (reg.host, reg.hypervisor_hostname)
+        result = self.attester.attest(key)
+        if result is None:
+            raise errors.NotRegistered(
+                node=host, reason="it must register (start its DC-C) first"
+            )
+        return result
+
+    @oslo_messaging.expose
+    @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
+    def domain_add_host(self, context, **kwargs):
+        ctx = acaas_context.get_admin_context()
+        host = messages.text(kwargs.get("host"), "host")
+        domain = messages.text(kwargs.get("domain"), "domain")
+        hv = kwargs.get("hypervisor_hostname")
+        try:
+            chains.add_node(ctx, host, hv, domain)
+            self.attester.forget(host, hv or host)
+        except errors.MembershipRefused as exc:
+            eventlog.record_error(ctx, host, exc)
+            raise
+        eventlog.record(
+            ctx, host, eventlog.JOINED_DOMAIN, "joined domain %s" % domain
+        )
+        return {"host": host, "domain": domain}

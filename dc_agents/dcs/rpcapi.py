@@ -1,0 +1,90 @@
+"""Client side of the DC-S RPC API (used by DC-C and acaas-manage)."""
+
+import oslo_messaging
+
+from dc_agents import messages
+
+
+class DCSAPI:
+    """Client side of the DC-S RPC API.
+
+    API version history:
+
+    * 1.0 - Initial version: register, activate, registration_status,
+      platform_changed, attest_host, domain_add_host.
+    """
+
+    VERSION = "1.0"
+
+    def __init__(self, conf, transport, timeout: float | None = None):
+        target = oslo_messaging.Target(
+            topic=conf.dcs.topic, version=self.VERSION
+        )
+        self.client = oslo_messaging.get_rpc_client(
+            transport, target, version_cap=self.VERSION, timeout=timeout
+        )
+
+    def register(
+        self, host, hypervisor_hostname, ek_public, ek_certificate, ak_public
+    ) -> dict:
+        """Protocol 12.1, step 1: returns the credential challenge."""
+        return self.client.call(
+            {},
+            "register",
+            host=host,
+            hypervisor_hostname=hypervisor_hostname,
+            ek_public=messages.encode(ek_public),
+            ek_certificate=messages.encode(ek_certificate),
+            ak_public=messages.encode(ak_public),
+        )
+
+    def activate(self, host, hypervisor_hostname, session, secret) -> dict:
+        """Protocol 12.1, step 2: returns the CID and AK certificate."""
+        return self.client.call(
+            {},
+            "activate",
+            host=host,
+            hypervisor_hostname=hypervisor_hostname,
+            session=session,
+            secret=messages.encode(secret),
+        )
+
+    def registration_status(self, host, hypervisor_hostname, cid) -> bool:
+        """Whether DC-S still holds this node's registration under cid."""
+        return self.client.call(
+            {},
+            "registration_status",
+            host=host,
+            hypervisor_hostname=hypervisor_hostname,
+            cid=cid,
+        )
+
+    def platform_changed(self, host, hypervisor_hostname, cid, reason):
+        """DC-C reports that it can no longer unseal its secret."""
+        return self.client.call(
+            {},
+            "platform_changed",
+            host=host,
+            hypervisor_hostname=hypervisor_hostname,
+            cid=cid,
+            reason=reason,
+        )
+
+    def attest_host(self, host, hypervisor_hostname=None) -> dict:
+        """Attest a node now; returns its new status (acaas-manage)."""
+        return self.client.call(
+            {},
+            "attest_host",
+            host=host,
+            hypervisor_hostname=hypervisor_hostname,
+        )
+
+    def domain_add_host(self, host, hypervisor_hostname, domain) -> dict:
+        """Add a node to a physical domain if it qualifies."""
+        return self.client.call(
+            {},
+            "domain_add_host",
+            host=host,
+            hypervisor_hostname=hypervisor_hostname,
+            domain=domain,
+        )

@@ -1,0 +1,101 @@
+"""acaas-dcs: the DC-S daemon (console script ``acaas-dcs``)."""
+
+import logging
+import signal
+import sys
+import threading
+
+from oslo_config import cfg
+from oslo_log import log as oslo_log
+
+from acaas_nova import conf as acaas_conf
+from acaas_nova import context as acaas_context
+from acaas_nova import exception
+from acaas_nova.db import api as db_api
+from acaas_nova.db import attestation as attestation_db
+from dc_agents import rpc
+from dc_agents.dcc import rpcapi as dcc_rpcapi
+from dc_agents.dcs import attester
+from dc_agents.dcs import ca
+from dc_agents.dcs import dbwrite
+from dc_agents.dcs import manager
+from dc_agents.dcs import registrar
+from dc_agents.dcs import timers
+
+LOG = logging.getLogger(__name__)
+
+
+def _read_bundle(conf):
+    if not conf.dcs.ek_ca_bundle:
+        LOG.warning("[dcs] ek_ca_bundle is not set: registrations refused")
+        return None
+    try:
+        with open(conf.dcs.ek_ca_bundle, "rb") as bundle:
+            return bundle.read()
+    except OSError as exc:
+        raise exception.ConfigError(reason="ek_ca_bundle: %s" % exc) from None
+
+
+def build(conf, transport, dcc_api=None):
+    """(RPC server, timer wheel) of a DC-S, wired but not started.
+
+    ``dcc_api`` replaces the DC-C client (the benchmark's simulated nodes).
+    """
+    db_api.configure(conf)
+    dbwrite.configure(conf)
+    ca_key, ca_cert = ca.load_or_create(conf.dcs.ca_path)
+    att = attester.Attester(
+        conf, dcc_api or dcc_rpcapi.DCCAPI(conf, transport)
+    )
+    wheel = timers.TimerWheel(
+        att.timer_job,
+        conf.dcs.attestation_interval,
+        conf.dcs.attestation_jitter,
+        conf.dcs.attestation_workers,
+    )
+    reg = registrar.Registrar(
+        conf,
+        ca_key,
+        ca_cert,
+        _read_bundle(conf),
+        lambda host, hv: (att.forget(host, hv), wheel.add((host, hv), 0.0)),
+    )
+    endpoint = manager.DCSManager(conf, reg, att, wheel)
+    server = rpc.get_server(conf, transport, conf.dcs.topic, "dcs", [endpoint])
+    for key in attestation_db.registered_nodes(
+        acaas_context.get_admin_context()
+    ):
+        wheel.add(key)
+    return server, wheel
+
+
+def main(argv=None):
+    conf = cfg.ConfigOpts()
+    acaas_conf.register_opts(conf)
+    oslo_log.register_options(conf)
+    conf(
+        argv if argv is not None else sys.argv[1:],
+        project="acaas",
+        prog="acaas-dcs",
+    )
+    oslo_log.setup(conf, "acaas-dcs")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        transport = rpc.get_transport(conf)
+        server, wheel = build(conf, transport)
+    except exception.ACaaSException as exc:
+        LOG.error("acaas-dcs cannot start: %s", exc)
+        return 1
+    server.start()
+    wheel.start()
+    LOG.info("acaas-dcs started: %d registered node(s)", len(wheel))
+    while not stop.wait(1.0):
+        pass
+    LOG.info("acaas-dcs stopping")
+    server.stop()
+    wheel.stop()
+    server.wait()
+    transport.cleanup()
+    return 0

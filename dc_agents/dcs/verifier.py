@@ -1,0 +1,160 @@
+"""Judge one attestation answer with the attestation core (Protocol 12.2).
+
+Given the node's stored state, the nonce DC-S issued and the DC-C's
+answer, :func:`judge` verifies the quote (signature, nonce, PCR selection
+and digest, clock), replays the new IMA entries incrementally against the
+quoted PCR 10, evaluates them against the current white-lists and computes
+the node's RCoT.  It returns the new state and the verdict, or raises
+:class:`NeedFullLog` when the incremental path cannot be taken (TPM reset,
+changed white-lists) so the caller asks again from entry 0.  Failures of
+the evidence raise the core's precise AttestationError.  No I/O.
+"""
+
+import dataclasses
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+from acaas_nova.attestation import chain
+from acaas_nova.attestation import errors
+from acaas_nova.attestation import ima_replay
+from acaas_nova.attestation import quote
+from acaas_nova.attestation import whitelist as whitelist_mod
+from acaas_nova.attestation import whitelist_eval
+from dc_agents.dcs.state import NodeState
+from dc_agents.messages import QuoteAnswer
+
+BOOT_PCRS = tuple(range(8))
+
+
+class NeedFullLog(Exception):
+    """The answer cannot be verified incrementally; ask from entry 0."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    trusted: bool
+    state: NodeState
+    whitelists: tuple[str, ...]
+    rcot: str | None
+    error: errors.AttestationError | None
+    reboot: bool
+
+
+def selection(bank: str) -> dict[str, list[int]]:
+    """PCRs 0-10 of ``bank``: boot state, boot_aggregate, IMA."""
+    return {bank: list(range(11))}
+
+
+def _evaluate(whitelists, accepted, boot, previous, start):
+    if start > 0 and whitelist_eval.stale(whitelists, previous, start):
+        raise NeedFullLog("white-lists changed since the last attestation")
+    if accepted or start > 0:
+        return whitelist_eval.evaluate(whitelists, accepted, boot, previous)
+    # No IMA entries at all: nothing to extend, only the boot state.
+    return {
+        wl.name: whitelist_eval.Evaluation(
+            wl.name,
+            wl.version,
+            wl.fingerprint,
+            0,
+            (),
+            whitelist_eval.boot_reason(wl, boot),
+        )
+        for wl in whitelists
+    }
+
+
+def _failure(evaluations, previous: NodeState) -> errors.AttestationError:
+    """Why no white-list is satisfied (preferring those that were)."""
+    if not evaluations:
+        return errors.MeasurementNotAllowed(
+            whitelist="(none)", reason="no white-list is defined"
+        )
+    before = {r.name for r in previous.satisfied}
+    names = sorted(evaluations, key=lambda n: (n not in before, n))
+    return evaluations[names[0]].error()
+
+
+def judge(
+    label: str,
+    ak: quote.AttestationKey,
+    state: NodeState,
+    answer: QuoteAnswer,
+    nonce: bytes,
+    offset: int,
+    whitelists: Sequence[whitelist_mod.Whitelist],
+    properties: Mapping[str, str],
+    full: bool = False,
+) -> Verdict:
+    """Verify ``answer`` to a request for entries from ``offset`` on.
+
+    ``full`` (with offset 0) replays and evaluates the whole log afresh.
+    """
+    bank = state.bank
+    if answer.ima_offset != offset:
+        raise errors.MalformedInput(
+            what="attestation answer",
+            reason="IMA entries start at %d, %d was asked"
+            % (answer.ima_offset, offset),
+        )
+    result = quote.verify_quote(
+        ak,
+        answer.attest,
+        answer.signature,
+        answer.pcrs,
+        nonce,
+        selection(bank),
+        previous=state.clock,
+    )
+    reset = full or result.reboot or state.ima is None
+    if reset and offset != 0:
+        raise NeedFullLog("TPM reset: the whole log must be replayed")
+    start = 0 if reset else state.ima_count
+    replay = ima_replay.verify(
+        answer.ima_log,
+        result.pcrs[bank][ima_replay.IMA_PCR],
+        None if reset else state.ima,
+        first_entry=offset,
+        boot_pcrs=result.pcrs,
+        reset=reset,
+        bank=bank,
+    )
+    boot = whitelist_eval.BootState(replay.state.boot_aggregate, result.pcrs)
+    evaluations = _evaluate(
+        whitelists,
+        replay.accepted,
+        boot,
+        {} if reset else state.evaluations,
+        start,
+    )
+    refs = frozenset(
+        chain.WhitelistRef(*t) for t in whitelist_eval.satisfied(evaluations)
+    )
+    boot_pcrs = {i: result.pcrs[bank][i] for i in BOOT_PCRS}
+    new_state = NodeState(
+        bank=bank,
+        clock=result.clock_info,
+        ima=dataclasses.replace(replay.state, pending=(), evaluations={}),
+        evaluations=evaluations,
+        boot_pcrs=boot_pcrs,
+        satisfied=refs,
+    )
+    rcot = chain.rcot(
+        chain.NodeTrust(
+            node=label,
+            trusted=bool(refs),
+            ak_name=ak.name,
+            boot_bank=bank,
+            boot_pcrs=boot_pcrs,
+            whitelists=refs,
+            capabilities=dict(properties),
+        )
+    )
+    return Verdict(
+        trusted=bool(refs),
+        state=new_state,
+        whitelists=tuple(sorted({r.name for r in refs})),
+        rcot=rcot.value,
+        error=None if refs else _failure(evaluations, state),
+        reboot=result.reboot,
+    )

@@ -1,0 +1,47 @@
+"""Errors of the DC-S/DC-C RPC conversation.
+
+Each is the caller's fault (so RPC endpoints declare them with
+``expected_exceptions`` and they cross the wire as themselves) and carries
+an ``event_id`` and ``severity`` for the event DC-S records when it refuses
+a message.  The ids are documented in docs/daemons.rst.
+"""
+
+from acaas_nova import exception
+
+
+class MalformedMessage(exception.Invalid):
+    """An RPC argument or answer has the wrong type, size or encoding."""
+
+    msg_fmt = "Malformed %(what)s: %(reason)s"
+    event_id = "ACAAS-DCS-001"
+    severity = "warning"
+
+
+class MessageTooLarge(exception.Invalid):
+    msg_fmt = "%(what)s of %(size)d bytes exceeds the limit of %(limit)d"
+    event_id = "ACAAS-DCS-002"
+    severity = "warning"
+
+
+class NotRegistered(exception.Conflict):
+    """The node has not completed registration (or was revoked)."""
+
+    msg_fmt = "Node %(node)s is not registered: %(reason)s"
+    event_id = "ACAAS-DCS-010"
+    severity = "warning"
+
+
+class RegistrationRefused(exception.Conflict):
+    """Registration evidence was rejected (EK, AK, credential, identity)."""
+
+    msg_fmt = "Registration of node %(node)s refused: %(reason)s"
+    event_id = "ACAAS-DCS-011"
+    severity = "error"
+
+
+class MembershipRefused(exception.Conflict):
+    """A node may not join a physical domain (yet)."""
+
+    msg_fmt = "Node %(node)s may not join domain %(domain)s: %(reason)s"
+    event_id = "ACAAS-DCS-040"
+    severity = "warning"

@@ -1,0 +1,206 @@
+"""What travels between DC-C and DC-S, and its validation.
+
+oslo.messaging carries JSON, so binary TPM structures travel as base64
+text and PCR indices as decimal strings.  Everything received is checked
+here before use: types, encodings, sizes (``[dcs] max_message_bytes`` for a
+whole message).  A bad message raises
+:class:`~dc_agents.errors.MalformedMessage` or
+:class:`~dc_agents.errors.MessageTooLarge` naming what was wrong.
+"""
+
+import base64
+import binascii
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from dc_agents import errors
+
+#: Upper bounds of single fields (bytes after decoding).
+MAX_TPM_STRUCT = 4096
+MAX_CERTIFICATE = 16384
+MAX_NAME = 255
+MAX_NONCE = 64
+PCR_BANKS = {"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
+
+
+def encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def decode(value: Any, what: str, limit: int = MAX_TPM_STRUCT) -> bytes:
+    """Bytes from base64 text, refusing non-text, bad base64, oversize."""
+    if not isinstance(value, str):
+        raise errors.MalformedMessage(what=what, reason="not a string")
+    if len(value) > (limit + 2) // 3 * 4:
+        raise errors.MalformedMessage(
+            what=what, reason="longer than %d bytes" % limit
+        )
+    try:
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise errors.MalformedMessage(what=what, reason="not base64") from None
+    if len(raw) > limit:
+        raise errors.MalformedMessage(
+            what=what, reason="longer than %d bytes" % limit
+        )
+    return raw
+
+
+def text(
+    value: Any,
+    what: str,
+    limit: int = MAX_NAME,
+    empty: bool = False,
+    printable: bool = True,
+) -> str:
+    """A string argument of at most ``limit`` characters (printable ones
+    only, unless ``printable`` is false: names end up in one-line
+    messages and logs)."""
+    if not isinstance(value, str) or (not value and not empty):
+        raise errors.MalformedMessage(
+            what=what, reason="not a non-empty string"
+        )
+    if len(value) > limit:
+        raise errors.MalformedMessage(
+            what=what, reason="longer than %d characters" % limit
+        )
+    if printable and not value.isprintable():
+        raise errors.MalformedMessage(
+            what=what, reason="contains control characters"
+        )
+    return value
+
+
+def integer(value: Any, what: str, low: int = 0, high: int = 2**31) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.MalformedMessage(what=what, reason="not an integer")
+    if not low <= value <= high:
+        raise errors.MalformedMessage(
+            what=what, reason="%d outside %d-%d" % (value, low, high)
+        )
+    return value
+
+
+def check_size(args: Mapping[str, Any], what: str, limit: int) -> None:
+    """Refuse a message whose JSON text exceeds ``limit`` bytes."""
+    try:
+        size = len(json.dumps(args, separators=(",", ":")))
+    except (TypeError, ValueError):
+        raise errors.MalformedMessage(
+            what=what, reason="not JSON-serialisable"
+        ) from None
+    if size > limit:
+        raise errors.MessageTooLarge(what=what, size=size, limit=limit)
+
+
+def encode_pcrs(pcrs: Mapping[str, Mapping[int, bytes]]) -> dict:
+    return {
+        bank: {str(i): v.hex() for i, v in values.items()}
+        for bank, values in pcrs.items()
+    }
+
+
+def decode_pcrs(value: Any, what: str = "PCR values") -> dict:
+    """bank -> {index: bytes} from the wire form, strictly."""
+    if not isinstance(value, dict) or not value:
+        raise errors.MalformedMessage(what=what, reason="not a mapping")
+    out: dict[str, dict[int, bytes]] = {}
+    for bank, values in value.items():
+        size = PCR_BANKS.get(bank)
+        if size is None or not isinstance(values, dict):
+            raise errors.MalformedMessage(
+                what=what, reason="unknown bank %r" % str(bank)[:20]
+            )
+        out[bank] = {}
+        for index, hexvalue in values.items():
+            if not (isinstance(index, str) and index.isdigit()) or not (
+                0 <= int(index) <= 23
+            ):
+                raise errors.MalformedMessage(
+                    what=what, reason="bad PCR index %r" % str(index)[:8]
+                )
+            try:
+                raw = bytes.fromhex(hexvalue)
+            except (TypeError, ValueError):
+                raw = b""
+            if len(raw) != size:
+                raise errors.MalformedMessage(
+                    what=what,
+                    reason="%s PCR %s is not %d bytes of hex"
+                    % (bank, index, size),
+                )
+            out[bank][int(index)] = raw
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class QuoteAnswer:
+    """A DC-C's answer to an attestation request, validated."""
+
+    cid: str
+    attest: bytes
+    signature: bytes
+    pcrs: dict[str, dict[int, bytes]]
+    ima_log: str
+    ima_offset: int
+    domain: str | None
+
+
+def quote_answer(
+    cid: str,
+    attest: bytes,
+    signature: bytes,
+    pcrs: Mapping[str, Mapping[int, bytes]],
+    ima_log: str,
+    ima_offset: int,
+    domain: str | None,
+) -> dict:
+    """The wire form of a DC-C's answer."""
+    return {
+        "cid": cid,
+        "attest": encode(attest),
+        "signature": encode(signature),
+        "pcrs": encode_pcrs(pcrs),
+        "ima_log": ima_log,
+        "ima_offset": ima_offset,
+        "domain": domain,
+    }
+
+
+def parse_quote_answer(answer: Any, limit: int) -> QuoteAnswer:
+    """Validate a DC-C's answer (size first, then every field)."""
+    what = "attestation answer"
+    if not isinstance(answer, dict):
+        raise errors.MalformedMessage(what=what, reason="not a mapping")
+    check_size(answer, what, limit)
+    expected = {
+        "cid",
+        "attest",
+        "signature",
+        "pcrs",
+        "ima_log",
+        "ima_offset",
+        "domain",
+    }
+    if set(answer) != expected:
+        unknown = sorted(repr(k)[:20] for k in set(answer) - expected)
+        missing = sorted(expected - set(answer))
+        raise errors.MalformedMessage(
+            what=what,
+            reason="unexpected fields %s, missing %s"
+            % (", ".join(unknown) or "none", ", ".join(missing) or "none"),
+        )
+    domain = answer["domain"]
+    return QuoteAnswer(
+        cid=text(answer["cid"], "CID", 64),
+        attest=decode(answer["attest"], "quote attestation data"),
+        signature=decode(answer["signature"], "quote signature"),
+        pcrs=decode_pcrs(answer["pcrs"]),
+        ima_log=text(
+            answer["ima_log"], "IMA log", limit, empty=True, printable=False
+        ),
+        ima_offset=integer(answer["ima_offset"], "IMA log offset"),
+        domain=None if domain is None else text(domain, "domain"),
+    )

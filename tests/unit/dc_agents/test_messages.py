@@ -1,0 +1,116 @@
+"""Validation of what travels between DC-C and DC-S."""
+
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from dc_agents import errors
+from dc_agents import messages
+
+PCRS = {"sha256": {i: bytes([i]) * 32 for i in range(11)}}
+
+
+def _answer(**changes):
+    answer = messages.quote_answer(
+        "cid-1", b"attest", b"sig", PCRS, "10 abc ima-ng x y\n", 3, "rack1"
+    )
+    answer.update(changes)
+    return answer
+
+
+def test_round_trip():
+    parsed = messages.parse_quote_answer(_answer(), 10_000)
+    assert parsed.attest == b"attest" and parsed.signature == b"sig"
+    assert parsed.pcrs == PCRS
+    assert (parsed.ima_offset, parsed.domain, parsed.cid) == (
+        3,
+        "rack1",
+        "cid-1",
+    )
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"attest": "!!"}, "quote attestation data: not base64"),
+        ({"attest": 5}, "not a string"),
+        ({"pcrs": {"md4": {}}}, "unknown bank"),
+        ({"pcrs": {"sha256": {"x": "00"}}}, "bad PCR index"),
+        ({"pcrs": {"sha256": {"1": "00"}}}, "is not 32 bytes"),
+        ({"ima_offset": -1}, "outside"),
+        ({"ima_offset": True}, "not an integer"),
+        ({"cid": ""}, "CID"),
+        ({"extra": 1}, "unexpected fields .extra., missing none"),
+    ],
+)
+def test_bad_answers_refused(changes, match):
+    with pytest.raises(errors.MalformedMessage, match=match) as info:
+        messages.parse_quote_answer(_answer(**changes), 10_000)
+    assert "\n" not in str(info.value)
+
+
+def test_not_a_mapping():
+    with pytest.raises(errors.MalformedMessage, match="not a mapping"):
+        messages.parse_quote_answer(["x"], 10_000)
+
+
+def test_oversized_answer():
+    with pytest.raises(errors.MessageTooLarge, match="exceeds the limit"):
+        messages.parse_quote_answer(_answer(ima_log="x" * 5000), 2000)
+
+
+def test_decode_limits():
+    assert messages.decode(messages.encode(b"abc"), "x") == b"abc"
+    with pytest.raises(errors.MalformedMessage, match="longer than 4"):
+        messages.decode(messages.encode(b"x" * 100), "x", limit=4)
+
+
+def test_check_size_unserialisable():
+    with pytest.raises(errors.MalformedMessage, match="JSON"):
+        messages.check_size({"x": object()}, "request", 100)
+
+
+def test_text():
+    assert messages.text("node1", "host") == "node1"
+    with pytest.raises(errors.MalformedMessage):
+        messages.text("x" * 300, "host")
+    with pytest.raises(errors.MalformedMessage):
+        messages.text(None, "host")
+    with pytest.raises(errors.MalformedMessage, match="control characters"):
+        messages.text("node1\nFAKE LOG LINE", "host")
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted(_answer())) | st.text(max_size=8),
+        _json,
+        max_size=8,
+    )
+    | _json
+)
+def test_any_answer_is_parsed_or_refused_cleanly(answer):
+    try:
+        messages.parse_quote_answer(answer, 10_000)
+    except (errors.MalformedMessage, errors.MessageTooLarge) as exc:
+        assert "\n" not in str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), _json, max_size=6))
+def test_any_pcr_mapping_is_parsed_or_refused_cleanly(value):
+    try:
+        messages.decode_pcrs(value)
+    except errors.MalformedMessage:
+        pass
