@@ -45,6 +45,7 @@ from acaas_nova.cmd import location as location_cmd
 from acaas_nova.cmd import output
 from acaas_nova.cmd import prop as prop_cmd
 from acaas_nova.cmd import requirement as requirement_cmd
+from acaas_nova.cmd import schedule as schedule_cmd
 from acaas_nova.cmd import whitelist as whitelist_cmd
 from acaas_nova.conf import database as database_conf
 from acaas_nova.db import api as db_api
@@ -65,6 +66,7 @@ COMMANDS: dict[str, tuple[type[base.Commands], ...]] = {
     "requirement": (requirement_cmd.RequirementCommands,),
     "whitelist": (whitelist_cmd.WhitelistCommands,),
     "host": (host_cmd.HostCommands, attest_cmd.HostAttestCommands),
+    "schedule": (schedule_cmd.ScheduleCommands,),
 }
 
 EPILOG = """\

@@ -27,6 +27,11 @@ PURE_MODULES = (
     "acaas_nova/exception.py",
     "acaas_nova/requirement_types.py",
     "acaas_nova/db/records.py",
+    "acaas_nova/scheduler/requirements.py",
+    "acaas_nova/scheduler/precedence.py",
+    "acaas_nova/scheduler/topology.py",
+    "acaas_nova/scheduler/matching.py",
+    "acaas_nova/scheduler/weighing.py",
 )
 # Pure modules of our own they may import (themselves checked above).
 ALLOWED_OWN = (
@@ -34,7 +39,11 @@ ALLOWED_OWN = (
     "acaas_nova.requirement_types",
     "acaas_nova.db.records",
     "acaas_nova.attestation",
-    "acaas_nova.scheduler.core",
+    "acaas_nova.scheduler.requirements",
+    "acaas_nova.scheduler.precedence",
+    "acaas_nova.scheduler.topology",
+    "acaas_nova.scheduler.matching",
+    "acaas_nova.scheduler.weighing",
 )
 
 
@@ -42,9 +51,6 @@ def _pure_files():
     files = [ROOT / m for m in PURE_MODULES]
     for package in PURE_PACKAGES:
         files.extend(sorted((ROOT / package).glob("*.py")))
-    core = ROOT / "acaas_nova/scheduler/core"
-    if core.is_dir():
-        files.extend(sorted(core.glob("*.py")))
     return files
 
 

@@ -1,0 +1,1 @@
+"""nova scheduler filters of acaas-nova."""

@@ -1,0 +1,240 @@
+"""Decide whether one host satisfies one request: pass, or the reason not.
+
+:class:`RequestMatcher` is compiled once per scheduling request from the
+effective requirements, the topology, the attestation policy and the
+isolation records; domain-level questions (location, distance, emergency,
+domain capabilities) are answered once per domain here, so the per-host work
+left is a few dictionary look-ups.  Every method returns ``None`` for pass or
+a short human-readable reason.  Pure: no nova, oslo or SQLAlchemy.
+"""
+
+import dataclasses
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+
+from acaas_nova.db import records
+from acaas_nova.scheduler import requirements as reqs_mod
+from acaas_nova.scheduler import topology as topo_mod
+
+#: Static verdicts kept per topology (distinct requirement sets).
+VERDICT_CACHE_SIZE = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """``[acaas]`` attestation settings, copied out of oslo.config."""
+
+    require_attestation: bool = True
+    attestation_ttl: float = 300.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Requester:
+    """Who is asking: the owner of the instance being scheduled."""
+
+    user_id: str
+    project_id: str
+    instance_uuid: str | None = None
+
+
+def blocking_instances(
+    constraints: Iterable[records.InstanceTrust], requester: Requester
+) -> dict[str, str]:
+    """Instances whose own isolation requirements exclude the requester.
+
+    This is the symmetric half of isolation: once A excludes B (or A is
+    exclusive), B's later servers must avoid A's hosts.
+    """
+    blockers = {}
+    for rec in constraints:
+        if rec.instance_uuid == requester.instance_uuid:
+            continue
+        if requester.user_id in rec.exclude_users:
+            why = "excludes user %s" % requester.user_id
+        elif requester.project_id in rec.exclude_projects:
+            why = "excludes project %s" % requester.project_id
+        elif rec.exclusive and rec.project_id != requester.project_id:
+            why = "is exclusive to project %s" % rec.project_id
+        else:
+            continue
+        blockers[rec.instance_uuid] = "instance %s on host %s" % (
+            rec.instance_uuid,
+            why,
+        )
+    return blockers
+
+
+class RequestMatcher:
+    """The per-request compiled form of the matching rules."""
+
+    def __init__(
+        self,
+        reqs: reqs_mod.Requirements,
+        topology: topo_mod.Topology,
+        policy: Policy,
+        now: float,
+        requester: Requester | None = None,
+        blockers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.reqs = reqs
+        self.topology = topology
+        self.policy = policy
+        self.now = now
+        self.cutoff = now - policy.attestation_ttl
+        self.requester = requester
+        self.blockers = dict(blockers or {})
+        self.wants_owners = bool(
+            reqs.exclude_users or reqs.exclude_projects or reqs.exclusive
+        )
+        self.checks_occupants = self.wants_owners or bool(self.blockers)
+        self._whitelists = reqs.whitelists
+        self._capabilities = reqs.capabilities
+        self._domain_reason = {
+            name: self._judge_domain(dom)
+            for name, dom in topology.domains.items()
+        }
+        self.expiry = self._static_expiry()
+
+    def _static_expiry(self) -> dict[topo_mod.NodeKey, float]:
+        """Node -> time until which it passes (every check but isolation).
+
+        Everything except the attestation age is static for one snapshot
+        and one requirement set, so it is judged once per snapshot and set
+        and cached on the topology; per host only the deadline remains.
+        """
+        reqs = self.reqs
+        key = (
+            reqs.location_rules,
+            reqs.whitelists,
+            reqs.emergency_ok,
+            reqs.capabilities,
+            self.policy,
+        )
+        cache = self.topology.verdicts
+        expiry = cache.get(key)
+        if expiry is not None:
+            return expiry
+        ttl = self.policy.attestation_ttl
+        expiry = {}
+        for node_key, node in self.topology.nodes.items():
+            if self._static_reason(node_key) is not None:
+                continue
+            if not self.policy.require_attestation:
+                expiry[node_key] = float("inf")
+            elif node.attested_at is not None:
+                expiry[node_key] = node.attested_at + ttl
+        if len(cache) >= VERDICT_CACHE_SIZE:
+            cache.clear()
+        cache[key] = expiry
+        return expiry
+
+    def passes(self, key: topo_mod.NodeKey) -> bool:
+        """Fast form of ``node_reason(key) is None``."""
+        deadline = self.expiry.get(key)
+        return deadline is not None and self.now <= deadline
+
+    def _judge_domain(self, dom: topo_mod.DomainFacts) -> str | None:
+        if dom.emergency and not self.reqs.emergency_ok:
+            return "emergency domain %s not allowed" % dom.name
+        for rule in self.reqs.location_rules:
+            reason = self._judge_location(dom, rule)
+            if reason:
+                return reason
+        return None
+
+    def _judge_location(
+        self, dom: topo_mod.DomainFacts, rule: reqs_mod.LocationRule
+    ) -> str | None:
+        if dom.location in rule.locations:
+            return None
+        wanted = ",".join(sorted(rule.locations))
+        if rule.max_distance:
+            d = self.topology.distance_to_any(dom.location, rule.locations)
+            if d is not None and d <= rule.max_distance:
+                return None
+            return "location %s is %s from %s (max %d)" % (
+                dom.location,
+                "not known to be near" if d is None else "%d away" % d,
+                wanted,
+                rule.max_distance,
+            )
+        return "location %s not in %s" % (dom.location, wanted)
+
+    def node_reason(self, key: topo_mod.NodeKey) -> str | None:
+        """Trust, domain and capability checks for one compute node."""
+        node = self.topology.nodes.get(key)
+        if node is None:
+            return "no ACaaS record of this compute node"
+        if self.policy.require_attestation and (
+            node.status == records.TRUST_TRUSTED
+            and (node.attested_at is None or node.attested_at < self.cutoff)
+        ):
+            return "attestation is stale (older than %ds)" % (
+                self.policy.attestation_ttl
+            )
+        return self._static_reason(key)
+
+    def _static_reason(self, key: topo_mod.NodeKey) -> str | None:
+        node = self.topology.nodes.get(key)
+        if node is None:
+            return "no ACaaS record of this compute node"
+        if self.policy.require_attestation:
+            if node.status != records.TRUST_TRUSTED:
+                return "attestation status is %s" % node.status
+            if node.attested_at is None:
+                return "attestation is stale (never attested)"
+        if node.domain is None:
+            return "node belongs to no physical domain"
+        reason = self._domain_reason.get(node.domain, "unknown domain")
+        if reason:
+            return reason
+        if self._whitelists and not self._whitelists <= node.whitelists:
+            return "white-list %s not satisfied" % ",".join(
+                sorted(self._whitelists - node.whitelists)
+            )
+        caps = node.capabilities
+        for cap, value in self._capabilities:
+            if caps.get(cap) != value:
+                return "capability %s=%s not offered (has %s)" % (
+                    cap,
+                    value,
+                    caps.get(cap, "none"),
+                )
+        return None
+
+    def occupant_reason(
+        self,
+        uuids: Collection[str],
+        users: AbstractSet[str],
+        projects: AbstractSet[str],
+        unknown: str | None = None,
+    ) -> str | None:
+        """Isolation checks against the instances already on a host.
+
+        :param uuids: the host's instance uuids.
+        :param users: owners (user ids) of those instances, the moving
+            instance itself left out.
+        :param projects: their project ids, likewise.
+        :param unknown: the uuid of an instance whose owner is unknown.
+        """
+        if self.blockers:
+            hit = self.blockers.keys() & uuids
+            if hit:
+                return self.blockers[min(hit)]
+        if not self.wants_owners:
+            return None
+        if unknown is not None:
+            return "owner of instance %s unknown" % unknown
+        bad = users & self.reqs.exclude_users
+        if bad:
+            return "runs instances of excluded user %s" % min(bad)
+        bad = projects & self.reqs.exclude_projects
+        if bad:
+            return "runs instances of excluded project %s" % min(bad)
+        if self.reqs.exclusive and self.requester is not None:
+            others = projects - {self.requester.project_id}
+            if others:
+                return "exclusive: runs instances of project %s" % min(others)
+        return None

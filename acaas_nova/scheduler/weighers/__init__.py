@@ -1,0 +1,1 @@
+"""nova scheduler weighers of acaas-nova."""
