@@ -10,6 +10,8 @@ import os
 from oslo_config import cfg
 from oslo_db import options as oslo_db_options
 
+from acaas_nova.conf import group
+
 GROUP = cfg.OptGroup(
     "acaas_database",
     title="ACaaS database options",
@@ -31,14 +33,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    # A fresh group per ConfigOpts: oslo.config's register_group() makes a
-    # shallow copy that would share option state (overrides) between
-    # ConfigOpts objects through a module-level group.
-    conf.register_group(
-        cfg.OptGroup(GROUP.name, title=GROUP.title, help=GROUP.help)
-    )
-    conf.register_opts(OPTS, group=GROUP.name)
-    conf.register_opts(oslo_db_options.database_opts, group=GROUP.name)
+    group.register(conf, GROUP, OPTS + oslo_db_options.database_opts)
 
 
 def list_opts():

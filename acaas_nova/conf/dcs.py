@@ -8,6 +8,8 @@ transport is oslo.messaging's standard ``[DEFAULT] transport_url`` (and
 
 from oslo_config import cfg
 
+from acaas_nova.conf import group
+
 GROUP = cfg.OptGroup(
     "dcs",
     title="DC-S server options",
@@ -98,13 +100,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    # A fresh group per ConfigOpts: oslo.config's register_group() makes a
-    # shallow copy that would share option state (overrides) between
-    # ConfigOpts objects through a module-level group.
-    conf.register_group(
-        cfg.OptGroup(GROUP.name, title=GROUP.title, help=GROUP.help)
-    )
-    conf.register_opts(OPTS, group=GROUP.name)
+    group.register(conf, GROUP, OPTS)
 
 
 def list_opts():

@@ -1,16 +1,12 @@
 """acaas-dcc: the DC-C daemon (console script ``acaas-dcc``)."""
 
 import logging
-import signal
-import sys
 import threading
 
 import oslo_messaging
-from oslo_config import cfg
-from oslo_log import log as oslo_log
 
-from acaas_nova import conf as acaas_conf
 from acaas_nova import exception
+from dc_agents import daemon
 from dc_agents import rpc
 from dc_agents.dcc import agent as agent_mod
 from dc_agents.dcc import manager
@@ -40,18 +36,7 @@ def enrol_until_done(agent, conf, stop: threading.Event) -> bool:
 
 
 def main(argv=None):
-    conf = cfg.ConfigOpts()
-    acaas_conf.register_opts(conf)
-    oslo_log.register_options(conf)
-    conf(
-        argv if argv is not None else sys.argv[1:],
-        project="acaas",
-        prog="acaas-dcc",
-    )
-    oslo_log.setup(conf, "acaas-dcc")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    conf, stop = daemon.prepare(argv, "acaas-dcc")
     transport = rpc.get_transport(conf)
     api = dcs_rpcapi.DCSAPI(conf, transport, timeout=conf.dcc.rpc_timeout)
     agent = agent_mod.Agent(conf, api)

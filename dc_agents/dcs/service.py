@@ -1,18 +1,12 @@
 """acaas-dcs: the DC-S daemon (console script ``acaas-dcs``)."""
 
 import logging
-import signal
-import sys
-import threading
 
-from oslo_config import cfg
-from oslo_log import log as oslo_log
-
-from acaas_nova import conf as acaas_conf
 from acaas_nova import context as acaas_context
 from acaas_nova import exception
 from acaas_nova.db import api as db_api
 from acaas_nova.db import attestation as attestation_db
+from dc_agents import daemon
 from dc_agents import rpc
 from dc_agents.dcc import rpcapi as dcc_rpcapi
 from dc_agents.dcs import attester
@@ -70,18 +64,7 @@ def build(conf, transport, dcc_api=None):
 
 
 def main(argv=None):
-    conf = cfg.ConfigOpts()
-    acaas_conf.register_opts(conf)
-    oslo_log.register_options(conf)
-    conf(
-        argv if argv is not None else sys.argv[1:],
-        project="acaas",
-        prog="acaas-dcs",
-    )
-    oslo_log.setup(conf, "acaas-dcs")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    conf, stop = daemon.prepare(argv, "acaas-dcs")
     try:
         transport = rpc.get_transport(conf)
         server, wheel = build(conf, transport)
