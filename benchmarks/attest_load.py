@@ -8,7 +8,7 @@ real DC-C agents (``acaas-dcc`` subprocesses) on real swtpm TPMs, reached
 over RabbitMQ.  The others are *simulated*: one simulator subprocess
 answers for all of them over RabbitMQ with quotes signed in software
 (RSA-2048 AK, the TPM's RSASSA format, built with
-``acaas_nova.attestation.tpm_build``) over fresh nonces and an IMA log of
+``acaas_nova.evidence.tpm_build``) over fresh nonces and an IMA log of
 a few entries; so every attestation still costs DC-S an RPC round trip,
 a quote verification, an incremental log check and a database write.
 
@@ -46,7 +46,7 @@ SIM_TOPIC_SUFFIX = "-sim"
 
 
 def _sim_log():
-    from acaas_nova.attestation import ima_build
+    from acaas_nova.evidence import ima_build
     from tests.functional.daemons import GOOD_FILES
 
     log = ima_build.LogBuilder(("sha256",))
@@ -81,7 +81,7 @@ class Simulator:
     def quote(
         self, context, node=None, nonce=None, selection=None, ima_offset=0
     ):
-        from acaas_nova.attestation import tpm_build
+        from acaas_nova.evidence import tpm_build
         from dc_agents import messages
 
         with self._lock:  # every node's TPM clock only moves forward
@@ -168,8 +168,8 @@ class RoutingClient:
 
 def _register_simulated(ctx, names, key) -> None:
     from acaas_nova.attestation import quote
-    from acaas_nova.attestation import tpm_build
     from acaas_nova.db import attestation as attestation_db
+    from acaas_nova.evidence import tpm_build
     from dc_agents.dcs import state
 
     public = tpm_build.tpm2b_public(key.public_key())

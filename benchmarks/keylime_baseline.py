@@ -16,8 +16,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from acaas_nova.attestation import ima_build
 from acaas_nova.attestation import tpm_structs as ts
+from acaas_nova.evidence import ima_build
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -40,13 +40,13 @@ sys.path.insert(0, str(REPO))
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
-from acaas_nova.attestation import ima_build  # noqa: E402
 from acaas_nova.attestation import ima_replay  # noqa: E402
 from acaas_nova.attestation import quote as q  # noqa: E402
-from acaas_nova.attestation import tpm_build  # noqa: E402
 from acaas_nova.attestation import tpm_structs as ts  # noqa: E402
 from acaas_nova.attestation import whitelist  # noqa: E402
 from acaas_nova.attestation import whitelist_eval  # noqa: E402
+from acaas_nova.evidence import ima_build  # noqa: E402
+from acaas_nova.evidence import tpm_build  # noqa: E402
 from benchmarks import keylime_baseline  # noqa: E402
 
 SELECTION = q.DEFAULT_SELECTION  # sha256 PCRs 0-10: keylime's one bank

@@ -25,7 +25,7 @@ run() {
 # A known-good platform's IMA measurement list and PCR values, built the way
 # the kernel builds them (the demo machine has no TPM or IMA of its own).
 import hashlib, json, sys
-from acaas_nova.attestation import ima_build
+from acaas_nova.evidence import ima_build
 work = sys.argv[1]
 pcrs = {i: hashlib.sha256(b"boot stage %d" % i).digest() for i in range(10)}
 log = ima_build.LogBuilder(("sha256",))

@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from acaas_nova.attestation import ima_build
+from acaas_nova.evidence import ima_build
 from acaas_nova.tpm.device import TPMDevice
 from tests.functional import realparts
 

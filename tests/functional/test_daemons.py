@@ -20,7 +20,6 @@ import pytest
 
 from acaas_nova import context as acaas_context
 from acaas_nova import exception
-from acaas_nova.attestation import ima_build
 from acaas_nova.attestation import whitelist as whitelist_mod
 from acaas_nova.db import api as db_api
 from acaas_nova.db import attestation as attestation_db
@@ -29,6 +28,7 @@ from acaas_nova.db import events as events_db
 from acaas_nova.db import locations as locations_db
 from acaas_nova.db import migration
 from acaas_nova.db import whitelists as whitelists_db
+from acaas_nova.evidence import ima_build
 from acaas_nova.tpm import keys
 from acaas_nova.tpm.device import TPMDevice
 from dc_agents import errors

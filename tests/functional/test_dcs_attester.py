@@ -5,11 +5,11 @@ swtpm and RabbitMQ is test_daemons.py)."""
 import oslo_messaging
 import pytest
 
-from acaas_nova.attestation import ima_build
 from acaas_nova.attestation import whitelist as whitelist_mod
 from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import events as events_db
 from acaas_nova.db import whitelists as whitelists_db
+from acaas_nova.evidence import ima_build
 from dc_agents import messages
 from dc_agents.dcs import attester
 from dc_agents.dcs import dbwrite
@@ -69,8 +69,8 @@ def _add(ctx, agents, host):
 
 
 def _ak(node):
-    from acaas_nova.attestation import tpm_build
     from acaas_nova.attestation import tpm_structs as ts
+    from acaas_nova.evidence import tpm_build
 
     return tpm_build.tpm2b_public(node.key.public_key(), scheme=ts.ALG_ECDSA)
 

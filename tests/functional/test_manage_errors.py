@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from acaas_nova.attestation import ima_build
 from acaas_nova.cmd import manage
+from acaas_nova.evidence import ima_build
 from tests.functional import manage_cli
 
 

@@ -6,9 +6,9 @@ import hashlib
 import pytest
 
 from acaas_nova.attestation import errors
-from acaas_nova.attestation import ima_build
 from acaas_nova.attestation import ima_replay
 from acaas_nova.attestation import quote as q
+from acaas_nova.evidence import ima_build
 from acaas_nova.tpm import keys
 from acaas_nova.tpm.device import TPMDevice
 from tests.functional.swtpm import swtpm  # noqa: F401 (pytest fixtures)

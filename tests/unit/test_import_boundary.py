@@ -21,7 +21,7 @@ FORBIDDEN = (
 )
 
 # Every module of these packages is pure.
-PURE_PACKAGES = ("acaas_nova/attestation",)
+PURE_PACKAGES = ("acaas_nova/attestation", "acaas_nova/evidence")
 # Single pure modules elsewhere.
 PURE_MODULES = (
     "acaas_nova/exception.py",

@@ -9,9 +9,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from acaas_nova.attestation import ima
-from acaas_nova.attestation import ima_build
 from acaas_nova.attestation.errors import MalformedInput
 from acaas_nova.attestation.errors import TemplateHashMismatch
+from acaas_nova.evidence import ima_build
 
 SHA256_X = ima_build.file_digest(b"x")
 PATH = "/usr/lib/python3/dist-packages/nova/compute/manager.py"

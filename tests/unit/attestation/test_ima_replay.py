@@ -8,12 +8,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from acaas_nova.attestation import ima
-from acaas_nova.attestation import ima_build
 from acaas_nova.attestation import ima_replay
 from acaas_nova.attestation.errors import BootAggregateMismatch
 from acaas_nova.attestation.errors import LogMismatch
 from acaas_nova.attestation.errors import TemplateHashMismatch
 from acaas_nova.attestation.errors import UnsupportedAlgorithm
+from acaas_nova.evidence import ima_build
 
 PCRS = {
     "sha1": {i: hashlib.sha1(b"p%d" % i).digest() for i in range(24)},

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from acaas_nova.attestation import errors
 from acaas_nova.attestation import quote as q
-from acaas_nova.attestation import tpm_build
 from acaas_nova.attestation import tpm_public
 from acaas_nova.attestation import tpm_structs as ts
+from acaas_nova.evidence import tpm_build
 
 NONCE = b"n" * 20
 SELECTION = {"sha256": tuple(range(11)), "sha1": tuple(range(11))}
@@ -323,7 +323,6 @@ def test_pure_core_imports():
         "quote",
         "tpm_structs",
         "tpm_public",
-        "tpm_build",
         "credential",
         "ekcert",
         "registration",

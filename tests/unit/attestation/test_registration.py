@@ -29,9 +29,9 @@ from acaas_nova.attestation import credential
 from acaas_nova.attestation import ekcert
 from acaas_nova.attestation import errors
 from acaas_nova.attestation import registration
-from acaas_nova.attestation import tpm_build
 from acaas_nova.attestation import tpm_public
 from acaas_nova.attestation import tpm_structs as ts
+from acaas_nova.evidence import tpm_build
 
 NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
 EK_ATTRS = (

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from acaas_nova.attestation import ima_build
 from acaas_nova.attestation import whitelist
 from acaas_nova.attestation.errors import BootAggregateMismatch
 from acaas_nova.attestation.errors import LogMismatch
+from acaas_nova.evidence import ima_build
 from acaas_nova.exception import Invalid
 
 PCRS = {

@@ -9,11 +9,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from acaas_nova.attestation import ima
-from acaas_nova.attestation import ima_build
 from acaas_nova.attestation import ima_replay
 from acaas_nova.attestation import whitelist
 from acaas_nova.attestation import whitelist_eval as ev
 from acaas_nova.attestation.errors import MeasurementNotAllowed
+from acaas_nova.evidence import ima_build
 from acaas_nova.exception import Invalid
 
 PCRS = {

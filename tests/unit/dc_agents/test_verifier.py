@@ -7,11 +7,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from acaas_nova.attestation import errors
-from acaas_nova.attestation import ima_build
 from acaas_nova.attestation import quote
-from acaas_nova.attestation import tpm_build
 from acaas_nova.attestation import tpm_structs as ts
 from acaas_nova.attestation import whitelist
+from acaas_nova.evidence import ima_build
+from acaas_nova.evidence import tpm_build
 from dc_agents import messages
 from dc_agents.dcs import state as state_mod
 from dc_agents.dcs import verifier

@@ -1,11 +1,11 @@
-"""Tests for acaas_nova.attestation.ima_build (log builder)."""
+"""Tests for acaas_nova.evidence.ima_build (log builder)."""
 
 import hashlib
 
 import pytest
 
-from acaas_nova.attestation import ima_build
 from acaas_nova.attestation import ima_replay
+from acaas_nova.evidence import ima_build
 
 
 def test_entry_hashes_per_bank_and_violation():
