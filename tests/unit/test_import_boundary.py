@@ -21,7 +21,11 @@ FORBIDDEN = (
 )
 
 # Every module of these packages is pure.
-PURE_PACKAGES = ("acaas_nova/attestation", "acaas_nova/evidence")
+PURE_PACKAGES = (
+    "acaas_nova/attestation",
+    "acaas_nova/evidence",
+    "acaas_nova/compliance",
+)
 # Single pure modules elsewhere.
 PURE_MODULES = (
     "acaas_nova/exception.py",
@@ -39,6 +43,7 @@ ALLOWED_OWN = (
     "acaas_nova.requirement_types",
     "acaas_nova.db.records",
     "acaas_nova.attestation",
+    "acaas_nova.compliance",
     "acaas_nova.scheduler.requirements",
     "acaas_nova.scheduler.precedence",
     "acaas_nova.scheduler.topology",
