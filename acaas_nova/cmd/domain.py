@@ -3,6 +3,7 @@
 from acaas_nova import exception
 from acaas_nova.cmd import base
 from acaas_nova.cmd import output
+from acaas_nova.db import compliance as compliance_db
 from acaas_nova.db import domains as domains_db
 from acaas_nova.db import nodes as nodes_db
 from acaas_nova.db import records
@@ -93,6 +94,30 @@ class DomainCommands(base.Commands):
         p.add_argument("name", metavar="NAME")
         cls._add_backup_actions(actions)
         cls._add_host_actions(actions)
+        cls._add_maintenance_actions(actions)
+
+    @classmethod
+    def _add_maintenance_actions(cls, actions) -> None:
+        sub = actions.add_parser(
+            "maintenance",
+            help="maintenance windows: drain a domain to its backups "
+            "(start, stop)",
+        ).add_subparsers(dest="maintenance_action", required=True)
+        for method, name, text in (
+            (
+                "maintenance_start",
+                "start",
+                "start a maintenance window: new servers avoid the domain "
+                "and its servers are moved to its backup domains by priority",
+            ),
+            (
+                "maintenance_stop",
+                "stop",
+                "end a maintenance window (servers are not moved back)",
+            ),
+        ):
+            p = base.action(sub, cls, method, text, name=name)
+            p.add_argument("domain", metavar="DOMAIN")
 
     @classmethod
     def _add_backup_actions(cls, actions) -> None:
@@ -221,4 +246,27 @@ class DomainCommands(base.Commands):
         )
         self.out.done(
             "Host %s left domain %s" % (node.ident, args.domain), node
+        )
+
+    def maintenance_start(self, args) -> None:
+        changed = compliance_db.maintenance_set(
+            self.context, args.domain, True
+        )
+        self.out.done(
+            "Domain %s is in maintenance: its servers will be drained to its "
+            "backup domains" % args.domain
+            if changed
+            else "Domain %s was already in maintenance" % args.domain,
+            {"domain": args.domain, "maintenance": True, "changed": changed},
+        )
+
+    def maintenance_stop(self, args) -> None:
+        changed = compliance_db.maintenance_set(
+            self.context, args.domain, False
+        )
+        self.out.done(
+            "Maintenance of domain %s ended" % args.domain
+            if changed
+            else "Domain %s was not in maintenance" % args.domain,
+            {"domain": args.domain, "maintenance": False, "changed": changed},
         )

@@ -38,6 +38,7 @@ from acaas_nova import context as acaas_context
 from acaas_nova import exception
 from acaas_nova.cmd import attest as attest_cmd
 from acaas_nova.cmd import base
+from acaas_nova.cmd import compliance as compliance_cmd
 from acaas_nova.cmd import db as db_cmd
 from acaas_nova.cmd import domain as domain_cmd
 from acaas_nova.cmd import host as host_cmd
@@ -67,6 +68,7 @@ COMMANDS: dict[str, tuple[type[base.Commands], ...]] = {
     "whitelist": (whitelist_cmd.WhitelistCommands,),
     "host": (host_cmd.HostCommands, attest_cmd.HostAttestCommands),
     "schedule": (schedule_cmd.ScheduleCommands,),
+    "compliance": (compliance_cmd.ComplianceCommands,),
 }
 
 EPILOG = """\

@@ -95,6 +95,11 @@ class PhysicalLayerDomain(TimestampMixin, Base):
     cdcot_computed_at: orm.Mapped[datetime.datetime | None] = (
         orm.mapped_column(sa.DateTime)
     )
+    #: When set, the domain is in a maintenance window: drained to its
+    #: backup domains and avoided by new servers.
+    maintenance_since: orm.Mapped[datetime.datetime | None] = (
+        orm.mapped_column(sa.DateTime)
+    )
 
 
 class DomainCapability(Base):
@@ -304,3 +309,61 @@ class Event(Base):
     event_id: orm.Mapped[str] = orm.mapped_column(sa.String(64))
     severity: orm.Mapped[str] = orm.mapped_column(sa.String(16))
     detail: orm.Mapped[str] = orm.mapped_column(sa.Text)
+
+
+class ComplianceAction(TimestampMixin, Base):
+    """One fence, unfence or migration, durable across DC-S restarts.
+
+    ``open_key`` is ``<kind>:<subject>`` while the action is not finished
+    and NULL afterwards: its unique constraint allows one open action per
+    subject (every database accepts many NULLs in a unique column).
+    """
+
+    __tablename__ = "compliance_actions"
+    __table_args__ = (
+        sa.UniqueConstraint("open_key"),
+        sa.CheckConstraint(
+            "kind IN ('fence', 'unfence', 'migrate')", name="kind_valid"
+        ),
+        sa.CheckConstraint(
+            "state IN ('pending', 'running', 'done', 'failed', 'stuck', "
+            "'cancelled')",
+            name="state_valid",
+        ),
+        sa.Index(None, "state"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
+    kind: orm.Mapped[str] = orm.mapped_column(sa.String(16))
+    subject: orm.Mapped[str] = orm.mapped_column(sa.String(NAME_LEN))
+    open_key: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(NAME_LEN + 17)
+    )
+    state: orm.Mapped[str] = orm.mapped_column(sa.String(16))
+    source_host: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(NAME_LEN)
+    )
+    destination_host: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(NAME_LEN)
+    )
+    tier: orm.Mapped[str | None] = orm.mapped_column(sa.String(16))
+    reason: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    event_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
+    attempts: orm.Mapped[int] = orm.mapped_column(sa.Integer, default=0)
+    next_attempt_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime
+    )
+    error: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+
+
+class ComplianceFlag(Base):
+    """Named switches of the compliance manager (e.g. the breaker)."""
+
+    __tablename__ = "compliance_flags"
+
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(64), primary_key=True)
+    value: orm.Mapped[str] = orm.mapped_column(sa.String(32))
+    reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    updated_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
+        sa.DateTime, nullable=False, default=_utcnow, onupdate=_utcnow
+    )

@@ -148,3 +148,32 @@ class SchedulingSnapshot:
     locations: frozenset[str]
     distances: dict[tuple[str, str], int]
     taken_at: datetime.datetime
+
+
+ACTION_KINDS = ("fence", "unfence", "migrate")
+ACTION_OPEN_STATES = ("pending", "running")
+ACTION_STATES = ACTION_OPEN_STATES + ("done", "failed", "stuck", "cancelled")
+
+
+@dataclasses.dataclass(frozen=True)
+class ComplianceAction:
+    """A fence, unfence or migration the compliance manager decided on."""
+
+    id: int
+    kind: str
+    subject: str
+    state: str
+    reason: str
+    source_host: str | None = None
+    destination_host: str | None = None
+    tier: str | None = None
+    event_id: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime.datetime | None = None
+    error: str | None = None
+    created_at: datetime.datetime | None = None
+    updated_at: datetime.datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in ACTION_OPEN_STATES
