@@ -238,3 +238,19 @@ def maintenance_domains(context):
         ).where(models.PhysicalLayerDomain.maintenance_since.is_not(None))
     )
     return dict(rows.all())
+
+
+@api.translate_errors
+@api.context_manager.reader
+def tracked_instances(context):
+    """uuid -> (project_id, user_id, stored requirements text or None) of
+    every instance the filter recorded, in one query."""
+    rows = context.session.execute(
+        sa.select(
+            models.InstanceTrust.instance_uuid,
+            models.InstanceTrust.project_id,
+            models.InstanceTrust.user_id,
+            models.InstanceTrust.requirements,
+        )
+    )
+    return {uuid: (project, user, reqs) for uuid, project, user, reqs in rows}

@@ -287,6 +287,9 @@ class InstanceTrust(TimestampMixin, Base):
     rcot_application: orm.Mapped[str | None] = orm.mapped_column(
         sa.String(128)
     )
+    #: The effective (merged) requirements, as acaas_nova.compliance.stored
+    #: writes them; NULL for instances scheduled before compliance existed.
+    requirements: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
 
 
 class Event(Base):

@@ -1,4 +1,4 @@
-"""Compliance: durable actions, flags and domain maintenance windows
+"""Compliance: durable actions, flags, maintenance windows, stored requirements
 
 Revision ID: 0003
 Revises: 0001
@@ -64,9 +64,15 @@ def upgrade():
         batch_op.add_column(
             sa.Column("maintenance_since", sa.DateTime(), nullable=True)
         )
+    with op.batch_alter_table("instance_trust", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("requirements", sa.Text(), nullable=True)
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("instance_trust", schema=None) as batch_op:
+        batch_op.drop_column("requirements")
     with op.batch_alter_table(
         "physical_layer_domains", schema=None
     ) as batch_op:
