@@ -20,6 +20,7 @@ def _to_record(row, spec_name=None):
         exclusive=bool(row.exclusive),
         rcot_virtual=row.rcot_virtual,
         rcot_application=row.rcot_application,
+        requirements=row.requirements,
     )
 
 
@@ -54,6 +55,7 @@ def instance_trust_set(context, record):
     row.exclusive = record.exclusive
     row.rcot_virtual = record.rcot_virtual
     row.rcot_application = record.rcot_application
+    row.requirements = record.requirements
 
 
 @api.translate_errors

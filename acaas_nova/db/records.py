@@ -123,6 +123,8 @@ class InstanceTrust:
     exclusive: bool = False
     rcot_virtual: str | None = None
     rcot_application: str | None = None
+    #: Effective requirements (acaas_nova.compliance.stored JSON).
+    requirements: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,6 +13,7 @@ import logging
 import time
 
 from acaas_nova import exception
+from acaas_nova.compliance import stored
 from acaas_nova.db import records
 from acaas_nova.scheduler import matching
 from acaas_nova.scheduler import precedence
@@ -66,6 +67,7 @@ def trust_record(
         exclude_users=tuple(sorted(reqs.exclude_users)),
         exclude_projects=tuple(sorted(reqs.exclude_projects)),
         exclusive=reqs.exclusive,
+        requirements=stored.dumps(reqs),
     )
 
 

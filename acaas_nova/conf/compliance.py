@@ -1,0 +1,107 @@
+"""Options of the ``[compliance]`` group: continuous compliance in DC-S.
+
+The compliance manager keeps every running server's requirements true: it
+fences hosts that turn untrusted (disables their nova-compute service),
+moves their servers through nova's API to hosts that still qualify, and
+stops itself (the breaker) when too many hosts turn untrusted at once.
+"""
+
+from oslo_config import cfg
+
+from acaas_nova.conf import group
+
+GROUP = cfg.OptGroup(
+    "compliance",
+    title="Continuous compliance options",
+    help="The compliance manager of DC-S: fencing untrusted hosts and "
+    "moving their servers, by priority, to hosts that still satisfy each "
+    "server's requirements.",
+)
+
+OPTS = [
+    cfg.BoolOpt(
+        "enabled",
+        default=False,
+        help="Run the compliance manager in acaas-dcs. It needs the [nova] "
+        "service credentials. Off, untrusted hosts only stop receiving "
+        "new servers (the scheduler filter still fails closed).",
+    ),
+    cfg.FloatOpt(
+        "sweep_interval",
+        default=60.0,
+        min=1.0,
+        help="Seconds between two full sweeps that re-check every tracked "
+        "server against its stored requirements and reconcile the servers "
+        "nova reports on each host. Trust changes trigger a sweep at once; "
+        "the periodic one makes sure nothing depends on one event.",
+    ),
+    cfg.FloatOpt(
+        "unknown_grace",
+        default=300.0,
+        min=0.0,
+        help="Seconds a host may stay 'unknown' (not answering attestation) "
+        "before it is treated like an untrusted one: fenced, and its "
+        "servers moved.",
+    ),
+    cfg.FloatOpt(
+        "max_untrusted_fraction",
+        default=0.2,
+        min=0.0,
+        max=1.0,
+        help="The breaker: when more than this fraction of all hosts turns "
+        "untrusted within one sweep interval (a bad white-list push, a CA "
+        "mistake), hosts are fenced but no server is moved; a critical "
+        "event is raised and the manager waits for 'acaas-manage "
+        "compliance resume'.",
+    ),
+    cfg.IntOpt(
+        "max_concurrent_moves",
+        default=8,
+        min=1,
+        help="Migrations in flight at once, in the whole cloud.",
+    ),
+    cfg.IntOpt(
+        "max_moves_per_host",
+        default=2,
+        min=1,
+        help="Migrations in flight at once from one source host.",
+    ),
+    cfg.IntOpt(
+        "max_attempts",
+        default=5,
+        min=1,
+        help="Attempts to move one server before it is reported as stuck "
+        "(it is tried again on a later sweep, when something changed).",
+    ),
+    cfg.FloatOpt(
+        "retry_backoff",
+        default=30.0,
+        min=0.0,
+        help="Seconds before the first retry of a failed move; each further "
+        "retry waits twice as long.",
+    ),
+    cfg.StrOpt(
+        "migration",
+        default="live",
+        choices=(
+            ("live", "live migration, cold migration when nova refuses it"),
+            ("cold", "cold migration (the server is stopped and restarted)"),
+        ),
+        help="How servers are moved. Never forced: nova's scheduler and "
+        "the ACaaS filter validate every destination.",
+    ),
+    cfg.FloatOpt(
+        "move_timeout",
+        default=900.0,
+        min=10.0,
+        help="Seconds a migration may take before it is counted as failed.",
+    ),
+]
+
+
+def register_opts(conf):
+    group.register(conf, GROUP, OPTS)
+
+
+def list_opts():
+    return {GROUP: OPTS}
