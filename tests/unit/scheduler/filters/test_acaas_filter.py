@@ -8,6 +8,7 @@ from nova.tests.unit.scheduler import fakes
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from acaas_nova import exception
+from acaas_nova.compliance import stored
 from acaas_nova.db import records
 from acaas_nova.scheduler import request
 from acaas_nova.scheduler.filters import acaas_filter
@@ -110,12 +111,15 @@ def test_each_request_is_recorded_with_its_requirements():
         spec({"acaas:exclude_users": "bob", "acaas:isolation": "exclusive"}),
     )
     (rec,) = rt.recorded
+    effective = stored.loads(rec.requirements)
+    assert effective.exclude_users == {"bob"} and effective.exclusive
     assert rec == records.InstanceTrust(
         instance_uuid=uuids.i1,
         project_id="pa",
         user_id="alice",
         exclude_users=("bob",),
         exclusive=True,
+        requirements=stored.dumps(effective),
     )
 
 
