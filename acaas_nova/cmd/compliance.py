@@ -29,7 +29,7 @@ RECENT = 20
 class ComplianceCommands(base.Commands):
     """The state of continuous compliance, and the breaker."""
 
-    help = "continuous compliance (status, resume)"
+    help = "continuous compliance (status, pause, resume)"
 
     @classmethod
     def add_actions(cls, actions) -> None:
@@ -51,6 +51,13 @@ class ComplianceCommands(base.Commands):
             "resume",
             "close the breaker: let the compliance manager move servers again",
         )
+        p = base.action(
+            actions,
+            cls,
+            "pause",
+            "open the breaker by hand: no new server moves (fencing goes on)",
+        )
+        p.add_argument("--reason", default="paused by an operator")
 
     def status(self, args) -> None:
         ctx = self.context
@@ -115,4 +122,17 @@ class ComplianceCommands(base.Commands):
             if was_open
             else "Breaker was not open; nothing to resume",
             {"breaker": compliance_db.BREAKER_CLOSED, "was_open": was_open},
+        )
+
+    def pause(self, args) -> None:
+        compliance_db.flag_set(
+            self.context,
+            compliance_db.BREAKER,
+            compliance_db.BREAKER_OPEN,
+            args.reason,
+        )
+        self.out.done(
+            "Breaker open: no server will be moved until 'acaas-manage "
+            "compliance resume'",
+            {"breaker": compliance_db.BREAKER_OPEN, "reason": args.reason},
         )

@@ -91,9 +91,16 @@ class ComplianceManager:
             action, created = compliance_db.action_open(
                 self.ctx, "fence", host, "host %s is not trusted" % host
             )
-            reason = "%s untrusted (action %d)" % (
+            event = eventlog.record(
+                self.ctx,
+                host,
+                events.FENCED,
+                "host %s is not trusted: disabling its nova-compute service "
+                "(action %d)" % (host, action.id),
+            )
+            reason = "%s untrusted (event %s)" % (
                 events.FENCE_REASON_PREFIX,
-                action.id,
+                event if event is not None else "action %d" % action.id,
             )
             try:
                 self.cloud.fence(host, reason)
@@ -103,12 +110,6 @@ class ComplianceManager:
                 )
                 continue
             compliance_db.action_update(self.ctx, action.id, "done")
-            eventlog.record(
-                self.ctx,
-                host,
-                events.FENCED,
-                "nova-compute on %s disabled: %s" % (host, reason),
-            )
             fenced.append(host)
         for host in sorted(set(fenced_before) & trusted):
             action, _ = compliance_db.action_open(

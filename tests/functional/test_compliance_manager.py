@@ -95,7 +95,11 @@ def test_untrusted_host_is_fenced_and_its_servers_moved_in_its_domain(world):
     report = manager.sweep()
     assert report.fenced == ["b1"]
     assert cloud.services["b1"].disabled
-    assert cloud.services["b1"].reason.startswith("ACaaS: untrusted")
+    (fenced,) = events_db.event_list(ctx, subject="b1")
+    assert fenced.event_id == "ACAAS-CMP-001"
+    assert cloud.services["b1"].reason == "ACaaS: untrusted (event %d)" % (
+        fenced.id
+    )
     assert cloud.migrations == [("i1", "b2", True)]
     cloud.finish_all()
     manager.sweep()

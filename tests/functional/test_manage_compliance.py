@@ -69,3 +69,13 @@ def test_domain_maintenance_start_and_stop(cli):
     assert cli.json("compliance", "status")["maintenance"] == []
     result = cli.fails(2, "domain", "maintenance", "start", "nope")
     assert "nope" in result.err
+
+
+def test_pause_opens_the_breaker_with_a_reason(cli):
+    assert (
+        "Breaker open"
+        in cli.ok("compliance", "pause", "--reason", "CA rotation").out
+    )
+    breaker = cli.json("compliance", "status")["breaker"]
+    assert (breaker["state"], breaker["reason"]) == ("open", "CA rotation")
+    assert "Breaker closed" in cli.ok("compliance", "resume").out
