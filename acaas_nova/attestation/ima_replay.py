@@ -25,8 +25,10 @@ from dataclasses import replace
 from typing import Any
 
 from acaas_nova.attestation import ima
+from acaas_nova.attestation import inputs
 from acaas_nova.attestation.errors import BootAggregateMismatch
 from acaas_nova.attestation.errors import LogMismatch
+from acaas_nova.attestation.errors import MalformedInput
 from acaas_nova.attestation.errors import UnsupportedAlgorithm
 
 #: PCR banks we replay, with their digest sizes.
@@ -153,6 +155,22 @@ def verify(
     given state is never modified.  Raises MalformedInput,
     TemplateHashMismatch, BootAggregateMismatch or LogMismatch.
     """
+    if state is not None and not isinstance(state, ImaState):
+        raise MalformedInput(
+            what="IMA state", reason="expected ImaState or None"
+        )
+    if bank is not None and bank not in BANKS:
+        raise UnsupportedAlgorithm(reason="PCR bank %r" % (bank,)[:60])
+    if not isinstance(quoted_pcr, bytes | bytearray | memoryview):
+        raise MalformedInput(
+            what="quoted PCR 10",
+            reason="expected bytes, got %s" % type(quoted_pcr).__name__,
+        )
+    quoted_pcr = bytes(quoted_pcr)
+    if first_entry is not None:
+        first_entry = ima.entry_number(first_entry)
+    if boot_pcrs is not None:
+        boot_pcrs = inputs.pcr_values(boot_pcrs, "boot PCR values")
     if state is None or reset:
         state = ImaState(bank=bank or (state.bank if state else "sha256"))
     elif bank is not None and bank != state.bank:

@@ -32,6 +32,7 @@ from cryptography.x509.oid import NameOID
 from acaas_nova.attestation import credential
 from acaas_nova.attestation import ekcert
 from acaas_nova.attestation import errors
+from acaas_nova.attestation import inputs
 from acaas_nova.attestation import tpm_public
 from acaas_nova.attestation import tpm_structs as ts
 
@@ -96,6 +97,17 @@ def begin(
     now: datetime.datetime | None = None,
 ) -> Challenge:
     """Verify the EK and AK and make the credential challenge."""
+    ek_public = inputs.blob(ek_public, "EK public area")
+    ak_public = inputs.blob(ak_public, "AK public area")
+    intermediates = inputs.blob_list(
+        list(intermediates)
+        if isinstance(intermediates, tuple)
+        else intermediates,
+        "EK intermediate certificates",
+        ekcert.MAX_CHAIN,
+        ekcert.MAX_CERTIFICATE,
+    )
+    now = inputs.moment(now, "registration time")
     ek = tpm_public.parse_public(ek_public)
     cert = ekcert.load_certificate(ek_certificate)
     ekcert.verify_chain(
@@ -129,6 +141,12 @@ def finish(
     days: int = AK_CERT_DAYS,
 ) -> bytes:
     """Check the activated secret; return the AK certificate (PEM)."""
+    if not isinstance(challenge, Challenge):
+        raise errors.MalformedInput(
+            what="registration challenge", reason="not a Challenge"
+        )
+    answer = inputs.blob(answer, "activated secret", 1024)
+    now = inputs.moment(now, "registration time")
     if not hmac.compare_digest(
         hashlib.sha256(answer).digest(), challenge.secret_digest
     ):
@@ -211,6 +229,13 @@ def verify_ak_certificate(
     pem: bytes, ca_cert: x509.Certificate
 ) -> x509.Certificate:
     """Load an AK certificate and check this CA issued it."""
+    if isinstance(pem, str):
+        pem = pem.encode("ascii", "replace")
+    pem = inputs.blob(pem, "AK certificate", ekcert.MAX_CERTIFICATE)
+    if not isinstance(ca_cert, x509.Certificate):
+        raise errors.MalformedInput(
+            what="DC-S CA certificate", reason="not an X.509 certificate"
+        )
     try:
         cert = x509.load_pem_x509_certificate(pem)
         cert.verify_directly_issued_by(ca_cert)

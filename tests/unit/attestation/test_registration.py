@@ -234,22 +234,37 @@ def test_intermediate_missing():
 
 
 @pytest.mark.parametrize(
-    "start,end",
+    "start,end,error",
     [
-        (NOW + datetime.timedelta(days=1), NOW + datetime.timedelta(days=2)),
-        (NOW - datetime.timedelta(days=2), NOW - datetime.timedelta(days=1)),
+        (
+            NOW + datetime.timedelta(days=1),
+            NOW + datetime.timedelta(days=2),
+            errors.EKCertificateNotYetValid,
+        ),
+        (
+            NOW - datetime.timedelta(days=2),
+            NOW - datetime.timedelta(days=1),
+            errors.EKCertificateExpired,
+        ),
     ],
 )
-def test_certificate_not_valid_now(start, end):
-    with pytest.raises(errors.EKCertificateInvalid, match="not valid"):
+def test_certificate_not_valid_now(start, end, error):
+    with pytest.raises(error, match="EK certificate"):
         begin(cert=PKI_A.ek_cert(EK_RSA, start=start, end=end))
 
 
 def test_issuer_that_is_not_a_ca():
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     not_ca = _cert(leaf_key, PKI_A.root_key, "tpm-ca", "root", False)
-    cert = _cert(EK_RSA, leaf_key, "ek", "tpm-ca", False)
-    with pytest.raises(errors.EKCertificateInvalid, match="not a valid CA"):
+    cert = _cert(
+        EK_RSA,
+        leaf_key,
+        "ek",
+        "tpm-ca",
+        False,
+        [ekcert.TCG_EK_CERTIFICATE_OID],
+    )
+    with pytest.raises(errors.EKIssuerInvalid, match="is not a CA"):
         begin(cert=cert, bundle=_pem(not_ca))
 
 
