@@ -31,6 +31,7 @@ from acaas_nova.attestation import errors
 from acaas_nova.attestation import registration
 from acaas_nova.attestation import tpm_public
 from acaas_nova.attestation import tpm_structs as ts
+from acaas_nova.evidence import ek_build
 from acaas_nova.evidence import tpm_build
 
 NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
@@ -102,6 +103,16 @@ PKI_B = PKI()  # same names as PKI_A, other keys
 
 
 def ek_public(key=EK_RSA, symmetric=AES128_CFB, name_alg="sha256", **kw):
+    """The EK's TPM2B_PUBLIC: a TCG default template unless attributes or
+    symmetric are overridden (then hand-built, for MakeCredential)."""
+    if "attributes" not in kw and symmetric is not None:
+        if isinstance(key, rsa.RSAPrivateKey):
+            template = "L-1"
+        elif key.curve.name == "secp384r1":
+            template = "H-3"
+        else:
+            template = "L-2"
+        return ek_build.ek_public(key.public_key(), template)
     return tpm_build.tpm2b_public(
         key.public_key(),
         scheme=ts.ALG_NULL,
