@@ -11,6 +11,7 @@ from acaas_nova.attestation import ima
 from acaas_nova.attestation import ima_replay
 from acaas_nova.attestation.errors import BootAggregateMismatch
 from acaas_nova.attestation.errors import LogMismatch
+from acaas_nova.attestation.errors import LogRewritten
 from acaas_nova.attestation.errors import TemplateHashMismatch
 from acaas_nova.attestation.errors import UnsupportedAlgorithm
 from acaas_nova.evidence import ima_build
@@ -130,14 +131,25 @@ def test_quote_equal_to_state_accepts_nothing():
     assert [e.path for e in result.state.pending] == ["/later"]
 
 
-def test_full_log_resent_skips_accepted_entries():
+def test_log_resent_from_an_accepted_entry_is_refused_without_reset():
+    # Accepted entries are never sent again until a TPM reset: a log that
+    # starts earlier could rewrite or cut them unnoticed.
     log = make_log(5)
     state = ima_replay.verify(log.text(), log.pcr10["sha256"]).state
     log.add_file("/more", b"m")
+    with pytest.raises(LogRewritten, match="resent from entry 0"):
+        ima_replay.verify(
+            log.text(), log.pcr10["sha256"], state, first_entry=0
+        )
+    with pytest.raises(LogRewritten, match="resent from entry 5"):
+        ima_replay.verify(
+            log.text(5), log.pcr10["sha256"], state, first_entry=5
+        )
+    # After a TPM reset the whole log is replayed afresh.
     result = ima_replay.verify(
-        log.text(), log.pcr10["sha256"], state, first_entry=0
+        log.text(), log.pcr10["sha256"], state, first_entry=0, reset=True
     )
-    assert [e.path for e in result.accepted] == ["/more"]
+    assert len(result.accepted) == 7
 
 
 def test_log_that_does_not_reach_quote():

@@ -52,9 +52,13 @@ def test_fingerprint_follows_content():
     assert whitelist.load(doc).fingerprint != whitelist.load(DOC).fingerprint
 
 
-def test_excludes_are_globs_spanning_directories():
+def test_excludes_star_stays_in_its_directory_double_star_does_not():
     wl = whitelist.load(DOC)
-    assert wl.excluded("/var/log/nova/nova-compute.log")
+    assert wl.excluded("/var/log/nova-compute.log")
+    assert not wl.excluded("/var/log/nova/nova-compute.log")
+    assert whitelist.load(dict(DOC, excludes=["/var/log/**"])).excluded(
+        "/var/log/nova/nova-compute.log"
+    )
     assert wl.excluded("/scratch/x")
     assert not wl.excluded("/usr/bin/python3")
     doc = dict(DOC, excludes=[])
