@@ -160,8 +160,8 @@ def verify(
         raise MalformedInput(
             what="IMA state", reason="expected ImaState or None"
         )
-    if bank is not None and bank not in BANKS:
-        raise UnsupportedAlgorithm(reason="PCR bank %r" % (bank,)[:60])
+    if bank is not None and (not isinstance(bank, str) or bank not in BANKS):
+        raise UnsupportedAlgorithm(reason=("PCR bank %r" % (bank,))[:80])
     if not isinstance(quoted_pcr, bytes | bytearray | memoryview):
         raise MalformedInput(
             what="quoted PCR 10",
