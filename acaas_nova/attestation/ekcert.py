@@ -19,6 +19,7 @@ import datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
 
@@ -28,6 +29,15 @@ from acaas_nova.attestation.tpm_public import PublicArea
 #: TCG EK certificate extended key usage (EK Credential Profile 2.0).
 TCG_EK_CERTIFICATE_OID = x509.ObjectIdentifier("2.23.133.8.1")
 MAX_CHAIN = 6
+#: What ``cryptography`` raises for a certificate it parsed lazily and
+#: finds malformed or unsupported on access (names, extensions, keys).
+_CERT_ERRORS = (
+    ValueError,
+    TypeError,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    UnsupportedAlgorithm,
+)
 MAX_CERTIFICATE = 1 << 16
 MAX_BUNDLE = 1 << 22
 
@@ -53,7 +63,7 @@ def load_certificate(data: bytes) -> x509.Certificate:
         if data.lstrip().startswith(b"-----BEGIN"):
             return x509.load_pem_x509_certificate(data)
         return x509.load_der_x509_certificate(_der_prefix(data))
-    except (ValueError, TypeError) as exc:
+    except _CERT_ERRORS as exc:
         raise errors.EKCertificateInvalid(
             reason="cannot parse certificate: %s" % exc
         ) from None
@@ -112,7 +122,7 @@ def _label(cert: x509.Certificate, leaf: bool) -> str:
 def _extensions(cert: x509.Certificate, label: str):
     try:
         return cert.extensions
-    except (ValueError, TypeError) as exc:  # duplicate / undecodable
+    except _CERT_ERRORS as exc:  # duplicate / undecodable
         raise errors.EKCertificateInvalid(
             reason="%s has malformed extensions: %s" % (label, exc)
         ) from None
@@ -200,11 +210,11 @@ def check_issuer(
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if cert.issuer != issuer.subject:
-        return False
     try:
+        if cert.issuer != issuer.subject:
+            return False
         cert.verify_directly_issued_by(issuer)
-    except (InvalidSignature, ValueError, TypeError):
+    except (InvalidSignature, *_CERT_ERRORS):
         return False
     return True
 
@@ -217,7 +227,7 @@ def _check_revocation(chain, crls, now) -> None:
                 continue
             try:
                 valid = crl.is_signature_valid(issuer.public_key())
-            except (ValueError, TypeError):
+            except _CERT_ERRORS:
                 valid = False
             if not valid:
                 continue
@@ -252,7 +262,7 @@ def load_crls(data) -> list[x509.CertificateRevocationList]:
         for part in data.split(marker)[1:]:
             out.append(x509.load_pem_x509_crl(marker + part))
         return out
-    except ValueError as exc:
+    except _CERT_ERRORS as exc:
         raise errors.EKCertificateInvalid(
             reason="CRL unreadable: %s" % str(exc)[:200]
         ) from None
@@ -277,6 +287,15 @@ def verify_chain(
     now = now or datetime.datetime.now(datetime.UTC)
     if not isinstance(cert, x509.Certificate):
         raise errors.EKCertificateInvalid(reason="not an X.509 certificate")
+    try:
+        return _walk(cert, anchors, intermediates, now, crls)
+    except _CERT_ERRORS as exc:
+        raise errors.EKCertificateInvalid(
+            reason="malformed certificate in the chain: %s" % str(exc)[:200]
+        ) from None
+
+
+def _walk(cert, anchors, intermediates, now, crls) -> list[x509.Certificate]:
     check_ek_profile(cert, now)
     chain = [cert]
     current = cert
@@ -314,7 +333,7 @@ def check_ek_matches(cert: x509.Certificate, ek: PublicArea) -> None:
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     try:
         certified = cert.public_key().public_bytes(der, spki)
-    except (ValueError, TypeError) as exc:
+    except _CERT_ERRORS as exc:
         raise errors.EKCertificateInvalid(
             reason="certificate key unusable: %s" % exc
         ) from None

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm as CryptoUnsupported
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -87,6 +88,10 @@ class AttestationKey:
         data = inputs.blob(data, "attestation key PEM", inputs.MAX_TPM_BLOB)
         try:
             key = serialization.load_pem_public_key(data)
+        except CryptoUnsupported as exc:
+            raise errors.UnsupportedAlgorithm(
+                reason="AK key: %s" % str(exc)[:200]
+            ) from None
         except (ValueError, TypeError) as exc:
             raise errors.MalformedInput(
                 what="attestation key PEM", reason=str(exc)[:200]

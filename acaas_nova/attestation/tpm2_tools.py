@@ -45,7 +45,11 @@ def load_pcrs(data, selection=None) -> dict[str, dict[int, bytes]]:
     if isinstance(data, str):
         return parse_text(data)
     if _looks_like_text(data):
-        return parse_text(data.decode("ascii"))
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            raise _bad("printed output is not ASCII text") from None
+        return parse_text(text)
     try:
         return parse_serialized(data)
     except errors.MalformedInput:

@@ -5,6 +5,7 @@ from :mod:`acaas_nova.evidence.ek_build`.
 """
 
 import datetime
+import pathlib
 
 import pytest
 from cryptography import x509
@@ -214,3 +215,15 @@ def test_not_a_certificate_object():
     with pytest.raises(errors.EKCertificateInvalid):
         ekcert.verify_chain(b"der", [ROOT.cert], [], NOW)
     assert isinstance(ROOT.cert, x509.Certificate)
+
+
+# -- regressions found by tests/fuzz/fuzz_ek_certificate.py -----------------
+
+
+def test_fuzz_regression_invalid_x509_version():
+    # cryptography raised x509.InvalidVersion (not a ValueError).
+    data = (
+        pathlib.Path(__file__).parent / "data/fuzz/ekcert-invalid-version.der"
+    ).read_bytes()
+    with pytest.raises(errors.EKCertificateInvalid, match="cannot parse"):
+        ekcert.load_certificate(data)

@@ -273,3 +273,15 @@ def test_nonce_forms(value, result):
 def test_bad_nonces(value):
     with pytest.raises(errors.MalformedInput, match="nonce"):
         inputs.nonce(value)
+
+
+def test_fuzz_regression_pem_ak_on_an_unknown_curve():
+    # Found by tests/fuzz/fuzz_tpm2b_public.py: cryptography's own
+    # UnsupportedAlgorithm escaped from AttestationKey.load.
+    import pathlib
+
+    pem = (
+        pathlib.Path(__file__).parent / "data/fuzz/ak-pem-unknown-curve.pem"
+    ).read_bytes()
+    with pytest.raises(errors.UnsupportedAlgorithm, match="Curve"):
+        q.AttestationKey.load(pem)

@@ -95,3 +95,10 @@ def test_malformed_text(text):
 def test_wrong_types(value):
     with pytest.raises(errors.MalformedInput):
         tpm2_tools.load_pcrs(value)
+
+
+def test_fuzz_regression_text_with_non_ascii_bytes():
+    # Found by tests/fuzz/fuzz_tpm2_tools.py: UnicodeDecodeError escaped.
+    data = (DATA / "fuzz/tpm2_tools-non-ascii.txt").read_bytes()
+    with pytest.raises(errors.MalformedInput, match="not ASCII"):
+        tpm2_tools.load_pcrs(data)
