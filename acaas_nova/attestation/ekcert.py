@@ -30,12 +30,16 @@ from acaas_nova.attestation.tpm_public import PublicArea
 TCG_EK_CERTIFICATE_OID = x509.ObjectIdentifier("2.23.133.8.1")
 MAX_CHAIN = 6
 #: What ``cryptography`` raises for a certificate it parsed lazily and
-#: finds malformed or unsupported on access (names, extensions, keys).
+#: finds malformed or unsupported on access (names, extensions, keys);
+#: KeyError comes from names/extensions with unknown ASN.1 string tags
+#: (found by tests/fuzz/fuzz_ek_certificate.py).
 _CERT_ERRORS = (
+    KeyError,
     ValueError,
     TypeError,
     x509.InvalidVersion,
     x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
     UnsupportedAlgorithm,
 )
 MAX_CERTIFICATE = 1 << 16

@@ -227,3 +227,28 @@ def test_fuzz_regression_invalid_x509_version():
     ).read_bytes()
     with pytest.raises(errors.EKCertificateInvalid, match="cannot parse"):
         ekcert.load_certificate(data)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ekcert-extension-keyerror.der",  # KeyError from cryptography
+        "ekcert-x400-general-name.der",  # UnsupportedGeneralNameType
+    ],
+)
+def test_fuzz_regression_extension_that_cryptography_cannot_decode(name):
+    data = (pathlib.Path(__file__).parent / "data/fuzz" / name).read_bytes()
+    cert = ekcert.load_certificate(data)
+    with pytest.raises(
+        errors.EKCertificateInvalid, match="malformed extensions"
+    ):
+        ekcert.verify_chain(cert, [ROOT.cert], [INTER.cert], NOW)
+
+
+def test_fuzz_regression_issuer_name_cryptography_cannot_decode():
+    data = (
+        pathlib.Path(__file__).parent / "data/fuzz/ekcert-issuer-keyerror.der"
+    ).read_bytes()
+    cert = ekcert.load_certificate(data)
+    with pytest.raises(errors.EKCertificateInvalid):
+        ekcert.verify_chain(cert, [ROOT.cert], [INTER.cert], NOW)
