@@ -115,3 +115,85 @@ class PlatformChanged(AttestationError):
     msg_fmt = "Platform changed, sealed secret unavailable: %(reason)s"
     event_id = "ACAAS-ATT-051"
     severity = "critical"
+
+
+# Refinements: each attack input has its own event id, and subclasses its
+# family above so that callers catching the family keep working.
+
+
+class ImaDisabled(LogMismatch):
+    """PCR 10 never extended / no boot_aggregate: IMA is not measuring."""
+
+    msg_fmt = "IMA is not measuring (PCR %(pcr)s): %(reason)s"
+    event_id = "ACAAS-ATT-023"
+    severity = "critical"
+
+
+class LogRewritten(LogMismatch):
+    """Entries already accepted were resent changed, or the offset went
+    back without a TPM reset."""
+
+    msg_fmt = "Measurement log rewritten (PCR %(pcr)s): %(reason)s"
+    event_id = "ACAAS-ATT-024"
+    severity = "critical"
+
+
+class NonceNotIssued(NonceMismatch):
+    """The nonce was never issued to this node, was used, or expired."""
+
+    msg_fmt = "Quote nonce refused: %(reason)s"
+    event_id = "ACAAS-ATT-015"
+    severity = "critical"
+
+
+class AKAttributesInvalid(CredentialError):
+    """The AK is not a restricted signing key fixed to its TPM."""
+
+    msg_fmt = "AK rejected: %(reason)s"
+    event_id = "ACAAS-ATT-042"
+    severity = "critical"
+
+
+class EKTemplateMismatch(CredentialError):
+    """The EK public area is not one of the TCG default EK templates."""
+
+    msg_fmt = "EK public area rejected: %(reason)s"
+    event_id = "ACAAS-ATT-043"
+    severity = "critical"
+
+
+class EKCertificateExpired(EKCertificateInvalid):
+    msg_fmt = "EK certificate expired: %(reason)s"
+    event_id = "ACAAS-ATT-044"
+
+
+class EKCertificateNotYetValid(EKCertificateInvalid):
+    msg_fmt = "EK certificate not yet valid: %(reason)s"
+    event_id = "ACAAS-ATT-045"
+
+
+class EKCertificateUsage(EKCertificateInvalid):
+    """Not an EK certificate: TCG EK EKU / EK key usage missing, or a CA."""
+
+    msg_fmt = "EK certificate usage rejected: %(reason)s"
+    event_id = "ACAAS-ATT-046"
+
+
+class EKCertificateCriticalExtension(EKCertificateInvalid):
+    msg_fmt = (
+        "EK certificate chain has an unknown critical extension: %(reason)s"
+    )
+    event_id = "ACAAS-ATT-047"
+
+
+class EKIssuerInvalid(EKCertificateInvalid):
+    """An issuer in the chain is not a CA allowed to sign certificates, or
+    the chain reaches a trusted CA only through an untrusted issuer."""
+
+    msg_fmt = "EK certificate issuer rejected: %(reason)s"
+    event_id = "ACAAS-ATT-048"
+
+
+class EKCertificateRevoked(EKCertificateInvalid):
+    msg_fmt = "EK certificate chain revoked: %(reason)s"
+    event_id = "ACAAS-ATT-049"

@@ -134,6 +134,9 @@ def parse_entry(
 
     Raises MalformedInput (with ``line``) or TemplateHashMismatch.
     """
+    index, lineno = entry_number(index), entry_number(lineno)
+    if not isinstance(line, str):
+        raise _bad(lineno, "expected text, got %s" % type(line).__name__)
     return _parse_general(line.split(" ", 4), line, index, lineno, check)
 
 
@@ -146,6 +149,13 @@ def parse_lines(
     well-formed ima-ng line into PCR 10 is parsed inline, anything else
     by the general parser, which also says what is wrong.
     """
+    first_entry = entry_number(first_entry)
+    if not isinstance(lines, list | tuple) or not all(
+        isinstance(line, str) for line in lines
+    ):
+        raise MalformedInput(
+            what="IMA measurement list", reason="expected a list of lines"
+        )
     out: list[Entry] = []
     append = out.append
     get = _DNG_PREFIX.get
@@ -287,6 +297,15 @@ def _parse_general(parts, line, index, lineno, check) -> Entry:
     )
 
 
+def entry_number(value) -> int:
+    """An entry index (0 or more), else MalformedInput."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MalformedInput(
+            what="IMA entry number", reason="%r is not an index" % (value,)
+        )
+    return value
+
+
 def split_lines(text: str | bytes) -> list[str]:
     """Lines of a measurement list (bytes decoded losslessly)."""
     if isinstance(text, bytes | bytearray | memoryview):
@@ -316,6 +335,7 @@ def parse(
 def lint(text: str | bytes, first_entry: int = 0) -> list[MalformedInput]:
     """Every malformed line of a list (one error each), for operators."""
     errors = []
+    first_entry = entry_number(first_entry)
     for offset, line in enumerate(split_lines(text)):
         index = first_entry + offset
         try:

@@ -25,8 +25,12 @@ from dataclasses import replace
 from typing import Any
 
 from acaas_nova.attestation import ima
+from acaas_nova.attestation import inputs
 from acaas_nova.attestation.errors import BootAggregateMismatch
+from acaas_nova.attestation.errors import ImaDisabled
 from acaas_nova.attestation.errors import LogMismatch
+from acaas_nova.attestation.errors import LogRewritten
+from acaas_nova.attestation.errors import MalformedInput
 from acaas_nova.attestation.errors import UnsupportedAlgorithm
 
 #: PCR banks we replay, with their digest sizes.
@@ -111,17 +115,13 @@ def _new_entries(text, state: ImaState, first_entry: int, check: bool):
     lines = ima.split_lines(text)
     if not state.pending and first_entry == state.count:
         return ima.parse_lines(lines, first_entry, check)
-    if first_entry < state.count:
-        # Already accepted; the IMA log is append-only until a reset.
-        lines = lines[state.count - first_entry :]
-        first_entry = state.count
     known = state.pending[first_entry - state.count :]
     entries = list(state.pending[: first_entry - state.count])
     for offset, line in enumerate(lines):
         index = first_entry + offset
         if offset < len(known):
             if known[offset].raw != line:
-                raise LogMismatch(
+                raise LogRewritten(
                     pcr=IMA_PCR,
                     reason="entry %d changed since it was read" % index,
                 )
@@ -146,13 +146,32 @@ def verify(
     """Verify new log entries against the quoted PCR 10 of ``state.bank``.
 
     ``text`` holds entries from ``first_entry`` on (default: the state's
-    ``next_entry``, or 0 on a reset or first attestation); it may start
-    earlier (already accepted lines are skipped).  ``boot_pcrs`` (bank ->
+    ``next_entry``, or 0 on a reset or first attestation); it may
+    not start before the accepted entries (LogRewritten) unless ``reset``.
+    A quote whose PCR 10 was never extended, with no entries, raises
+    ImaDisabled: IMA is off and nothing it would measure is known.
+    ``boot_pcrs`` (bank ->
     {index: value}) from the same quote, if given, is used to check
     boot_aggregate.  Returns the accepted entries and the new state; the
     given state is never modified.  Raises MalformedInput,
     TemplateHashMismatch, BootAggregateMismatch or LogMismatch.
     """
+    if state is not None and not isinstance(state, ImaState):
+        raise MalformedInput(
+            what="IMA state", reason="expected ImaState or None"
+        )
+    if bank is not None and (not isinstance(bank, str) or bank not in BANKS):
+        raise UnsupportedAlgorithm(reason=("PCR bank %r" % (bank,))[:80])
+    if not isinstance(quoted_pcr, bytes | bytearray | memoryview):
+        raise MalformedInput(
+            what="quoted PCR 10",
+            reason="expected bytes, got %s" % type(quoted_pcr).__name__,
+        )
+    quoted_pcr = bytes(quoted_pcr)
+    if first_entry is not None:
+        first_entry = ima.entry_number(first_entry)
+    if boot_pcrs is not None:
+        boot_pcrs = inputs.pcr_values(boot_pcrs, "boot PCR values")
     if state is None or reset:
         state = ImaState(bank=bank or (state.bank if state else "sha256"))
     elif bank is not None and bank != state.bank:
@@ -169,6 +188,15 @@ def verify(
         )
     if first_entry is None:
         first_entry = state.next_entry
+    if first_entry < state.count:
+        # The log is append-only until a TPM reset: entries already
+        # accepted are never sent (and so never rewritten or cut) again.
+        raise LogRewritten(
+            pcr=IMA_PCR,
+            reason="log resent from entry %d, but entries up to %d were "
+            "accepted and the TPM was not reset"
+            % (first_entry, state.count - 1),
+        )
     if not 0 <= first_entry <= state.next_entry:
         raise LogMismatch(
             pcr=IMA_PCR,
@@ -211,6 +239,14 @@ def verify(
                 ),
             )
     done = tuple(entries[: accepted + 1])
+    if state.count + len(done) == 0:
+        # The kernel extends boot_aggregate into PCR 10 before anything
+        # else: a quote with PCR 10 untouched means IMA is not measuring.
+        raise ImaDisabled(
+            pcr=IMA_PCR,
+            reason="PCR 10 was never extended and no entry is accepted "
+            "(%d sent)" % len(entries),
+        )
     ba, verified = state.boot_aggregate, state.boot_verified
     if done and done[0].index == 0:
         ba, verified = _check_boot(done[0], boot_pcrs)

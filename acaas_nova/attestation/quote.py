@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm as CryptoUnsupported
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -29,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from acaas_nova.attestation import errors
+from acaas_nova.attestation import inputs
+from acaas_nova.attestation import tpm2_tools
 from acaas_nova.attestation import tpm_public
 from acaas_nova.attestation import tpm_structs as ts
 from acaas_nova.attestation.tpm_structs import ClockInfo
@@ -56,9 +60,14 @@ _PKCS1 = padding.PKCS1v15()
 
 @dataclasses.dataclass(frozen=True)
 class AttestationKey:
-    """An AK public key, parsed once and reused for every quote it signs."""
+    """An AK public key, parsed once and reused for every quote it signs.
 
-    public: tpm_public.PublicArea
+    ``public`` is the TPM public area when the key came as TPM2B_PUBLIC,
+    None when it came as PEM (a third-party tool's export): such a key
+    has no TPM name and no scheme to check the signature's against.
+    """
+
+    public: tpm_public.PublicArea | None
     key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
     @classmethod
@@ -71,9 +80,52 @@ class AttestationKey:
             )
         return cls(public=public, key=public.public_key())
 
+    @classmethod
+    def from_pem(cls, data: bytes | str) -> "AttestationKey":
+        """Load an AK from a PEM SubjectPublicKeyInfo (RSA or NIST ECC)."""
+        if isinstance(data, str):
+            data = data.encode("ascii", "replace")
+        data = inputs.blob(data, "attestation key PEM", inputs.MAX_TPM_BLOB)
+        try:
+            key = serialization.load_pem_public_key(data)
+        except CryptoUnsupported as exc:
+            raise errors.UnsupportedAlgorithm(
+                reason="AK key: %s" % str(exc)[:200]
+            ) from None
+        except (ValueError, TypeError) as exc:
+            raise errors.MalformedInput(
+                what="attestation key PEM", reason=str(exc)[:200]
+            ) from None
+        if isinstance(key, rsa.RSAPublicKey):
+            if key.key_size not in (2048, 3072, 4096):
+                raise errors.UnsupportedAlgorithm(
+                    reason="RSA AK of %d bits" % key.key_size
+                )
+        elif not (
+            isinstance(key, ec.EllipticCurvePublicKey)
+            and key.curve.name in ("secp256r1", "secp384r1")
+        ):
+            raise errors.UnsupportedAlgorithm(
+                reason="AK key type %s" % type(key).__name__
+            )
+        return cls(public=None, key=key)
+
+    @classmethod
+    def load(cls, data) -> "AttestationKey":
+        """An AK from TPM2B_PUBLIC bytes or PEM (bytes or text)."""
+        if isinstance(data, cls):
+            return data
+        if isinstance(data, str) or (
+            isinstance(data, bytes | bytearray | memoryview)
+            and bytes(data[:64]).lstrip().startswith(b"-----BEGIN")
+        ):
+            return cls.from_pem(data)
+        return cls.from_tpm2b_public(data)
+
     @property
-    def name(self) -> bytes:
-        return self.public.name
+    def name(self) -> bytes | None:
+        """The TPM name (None for a key loaded from PEM)."""
+        return self.public.name if self.public is not None else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +151,7 @@ def normalize_selection(
     cached = _NORMALIZED.get(id(selection))
     if cached is not None and cached[0] is selection:
         return cached[1]
-    normal = {b: tuple(sorted(set(pcrs))) for b, pcrs in selection.items()}
+    normal = inputs.selection(selection)
     if isinstance(selection, MappingProxyType) and len(_NORMALIZED) < 64:
         # Read-only selections (like DEFAULT_SELECTION) are normalized
         # once; the entry keeps the object alive so its id stays unique.
@@ -119,7 +171,7 @@ def verify_signature(
         raise errors.UnsupportedAlgorithm(
             reason="signature hash %s" % signature.hash_name
         )
-    scheme = ak.public.scheme
+    scheme = ak.public.scheme if ak.public is not None else ts.ALG_NULL
     if scheme != ts.ALG_NULL and (
         scheme != signature.sig_alg
         or ak.public.scheme_hash != signature.hash_name
@@ -234,10 +286,29 @@ def verify_quote(
     values (bank -> index -> bytes), ``nonce`` the verifier's fresh nonce,
     ``selection`` the PCRs asked for and ``previous`` the clock info of the
     last quote accepted from this AK (None on the first quote).
+
+    Third-party forms are accepted: ``ak`` as an :class:`AttestationKey`,
+    TPM2B_PUBLIC bytes or PEM; ``nonce`` as bytes or hex text; ``pcrs``
+    as a mapping (values bytes or hex, indices int or decimal text) or
+    the bytes / text tpm2-tools writes (``tpm2_quote -o``,
+    ``tpm2_pcrread -o``, see :mod:`~acaas_nova.attestation.tpm2_tools`).
+    Any badly typed or malformed argument raises MalformedInput.
     """
-    sig = ts.parse_signature(signature)
-    if not isinstance(attest, bytes):
-        raise errors.MalformedInput(what="attestation", reason="not bytes")
+    if not isinstance(ak, AttestationKey):
+        ak = AttestationKey.load(ak)
+    attest = inputs.blob(attest, "attestation")
+    sig = ts.parse_signature(inputs.blob(signature, "signature"))
+    nonce = inputs.nonce(nonce)
+    if isinstance(pcrs, str | bytes | bytearray | memoryview):
+        pcrs = tpm2_tools.load_pcrs(pcrs, selection)
+    else:
+        pcrs = inputs.pcr_values(pcrs)
+    if previous is not None and not isinstance(previous, ClockInfo):
+        raise errors.MalformedInput(
+            what="previous clock info",
+            reason="expected ClockInfo or None, got %s"
+            % type(previous).__name__,
+        )
     verify_signature(ak, attest, sig)
     quoted = ts.parse_attest(attest)
     if not hmac.compare_digest(quoted.extra_data, nonce):

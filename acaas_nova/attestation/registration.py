@@ -30,8 +30,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
 from acaas_nova.attestation import credential
+from acaas_nova.attestation import ek_template
 from acaas_nova.attestation import ekcert
 from acaas_nova.attestation import errors
+from acaas_nova.attestation import inputs
 from acaas_nova.attestation import tpm_public
 from acaas_nova.attestation import tpm_structs as ts
 
@@ -68,12 +70,31 @@ class Challenge:
     secret_digest: bytes
 
 
+_AK_ATTRIBUTE_NAMES = (
+    (ts.OBJ_FIXED_TPM, "fixedTPM"),
+    (ts.OBJ_FIXED_PARENT, "fixedParent"),
+    (ts.OBJ_SENSITIVE_DATA_ORIGIN, "sensitiveDataOrigin"),
+    (ts.OBJ_RESTRICTED, "restricted"),
+    (ts.OBJ_SIGN, "sign"),
+)
+
+
 def check_ak_public(ak: tpm_public.PublicArea) -> None:
-    """Refuse an AK that is not a restricted signing key fixed to its TPM."""
-    missing = AK_REQUIRED & ~ak.attributes
-    if missing or ak.attributes & ts.OBJ_DECRYPT:
-        raise errors.CredentialError(
-            reason="AK is not a restricted signing key fixed to its TPM "
+    """Refuse an AK that is not a restricted signing key fixed to its TPM.
+
+    A TPM gives a key made inside it, unable to leave it, that signs only
+    TPM-generated data (quotes) exactly these attributes; any other key
+    could sign a forged TPMS_ATTEST.
+    """
+    missing = [n for bit, n in _AK_ATTRIBUTE_NAMES if not ak.attributes & bit]
+    if missing:
+        raise errors.AKAttributesInvalid(
+            reason="not a restricted signing key fixed to its TPM: lacks %s "
+            "(attributes 0x%08x)" % (", ".join(missing), ak.attributes)
+        )
+    if ak.attributes & ts.OBJ_DECRYPT:
+        raise errors.AKAttributesInvalid(
+            reason="a restricted signing key must not also decrypt "
             "(attributes 0x%08x)" % ak.attributes
         )
     if ak.type == ts.ALG_RSA and ak.rsa_bits != 2048:
@@ -82,9 +103,28 @@ def check_ak_public(ak: tpm_public.PublicArea) -> None:
         )
 
 
+def ek_fingerprint(ek) -> str:
+    """The TPM's identity: SHA-256 of its EK's SubjectPublicKeyInfo (DER).
+
+    DER of the key itself, not of the bytes the agent sent: an RSA
+    exponent written as 65537 instead of a template's 0, or any other
+    re-encoding of the same public area, gives the same fingerprint, so
+    one EK never gets two identities.  ``ek`` is a PublicArea or
+    TPM2B_PUBLIC bytes.
+    """
+    if not isinstance(ek, tpm_public.PublicArea):
+        ek = tpm_public.parse_public(inputs.blob(ek, "EK public area"))
+    spki = ek.public_key().public_bytes(
+        serialization.Encoding.DER,
+        serialization.PublicFormat.SubjectPublicKeyInfo,
+    )
+    return hashlib.sha256(spki).hexdigest()
+
+
 def compute_cid(ek: tpm_public.PublicArea) -> str:
-    """The node's CID: stable for one EK, unique across EKs."""
-    return str(uuid.uuid5(CID_NAMESPACE, ek.name.hex()))
+    """The node's CID: stable for one EK (whatever its encoding), unique
+    across EKs."""
+    return str(uuid.uuid5(CID_NAMESPACE, ek_fingerprint(ek)))
 
 
 def begin(
@@ -94,15 +134,35 @@ def begin(
     ca_bundle: bytes,
     intermediates: list[bytes] = (),
     now: datetime.datetime | None = None,
+    crls: bytes | None = None,
 ) -> Challenge:
-    """Verify the EK and AK and make the credential challenge."""
+    """Verify the EK and AK and make the credential challenge.
+
+    The EK public area must follow a TCG default EK template, its
+    certificate pass :func:`ekcert.verify_chain` (with ``crls``, PEM or
+    DER, if given) and certify that key; the AK must be a restricted
+    signing key fixed to its TPM.
+    """
+    ek_public = inputs.blob(ek_public, "EK public area")
+    ak_public = inputs.blob(ak_public, "AK public area")
+    intermediates = inputs.blob_list(
+        list(intermediates)
+        if isinstance(intermediates, tuple)
+        else intermediates,
+        "EK intermediate certificates",
+        ekcert.MAX_CHAIN,
+        ekcert.MAX_CERTIFICATE,
+    )
+    now = inputs.moment(now, "registration time")
     ek = tpm_public.parse_public(ek_public)
+    ek_template.check(ek)
     cert = ekcert.load_certificate(ek_certificate)
     ekcert.verify_chain(
         cert,
         ekcert.load_bundle(ca_bundle),
         [ekcert.load_certificate(c) for c in intermediates],
         now,
+        ekcert.load_crls(crls) if crls is not None else (),
     )
     ekcert.check_ek_matches(cert, ek)
     ak = tpm_public.parse_public(ak_public)
@@ -129,6 +189,12 @@ def finish(
     days: int = AK_CERT_DAYS,
 ) -> bytes:
     """Check the activated secret; return the AK certificate (PEM)."""
+    if not isinstance(challenge, Challenge):
+        raise errors.MalformedInput(
+            what="registration challenge", reason="not a Challenge"
+        )
+    answer = inputs.blob(answer, "activated secret", 1024)
+    now = inputs.moment(now, "registration time")
     if not hmac.compare_digest(
         hashlib.sha256(answer).digest(), challenge.secret_digest
     ):
@@ -211,6 +277,13 @@ def verify_ak_certificate(
     pem: bytes, ca_cert: x509.Certificate
 ) -> x509.Certificate:
     """Load an AK certificate and check this CA issued it."""
+    if isinstance(pem, str):
+        pem = pem.encode("ascii", "replace")
+    pem = inputs.blob(pem, "AK certificate", ekcert.MAX_CERTIFICATE)
+    if not isinstance(ca_cert, x509.Certificate):
+        raise errors.MalformedInput(
+            what="DC-S CA certificate", reason="not an X.509 certificate"
+        )
     try:
         cert = x509.load_pem_x509_certificate(pem)
         cert.verify_directly_issued_by(ca_cert)

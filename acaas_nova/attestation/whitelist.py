@@ -20,7 +20,6 @@ standard library only.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import re
@@ -36,6 +35,34 @@ from acaas_nova.attestation import ima_template
 from acaas_nova.exception import Invalid
 
 BOOT_PCRS = tuple(range(8))
+#: A boot configuration pins PCRs 0-7, or 0-9 (8 and 9: kernel, initrd and
+#: command line under GRUB/systemd-boot).  Without boot_aggregates (which
+#: cover 0-9) a white-list must pin 0-9 in every configuration.
+FULL_BOOT_PCRS = tuple(range(10))
+#: Largest white-list document accepted (text or bytes), before parsing.
+MAX_DOCUMENT = 16 << 20
+#: Paths whose files are executed or loaded: an exclude pattern may not
+#: cover any of them (an excluded binary would run unmeasured-by-policy).
+EXECUTABLE_PROBES = (
+    "/usr/bin/x",
+    "/bin/x",
+    "/sbin/x",
+    "/usr/sbin/x",
+    "/usr/local/bin/x",
+    "/usr/local/sbin/x",
+    "/usr/libexec/x",
+    "/usr/lib/x.so",
+    "/usr/lib64/x.so",
+    "/lib/x.so",
+    "/lib64/x.so",
+    "/usr/lib/modules/x.ko",
+    "/lib/modules/x.ko",
+    "/boot/vmlinuz",
+    "/opt/x/bin/x",
+)
+#: Paths of unrelated kinds; a pattern matching all of them matches
+#: "everything".
+ANY_PATH_PROBES = ("/", "/a", "/etc/shadow", "/a/b/c", "/root/.ssh/x")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _KEYS = frozenset(
     "name version description digests excludes boot_aggregates "
@@ -65,7 +92,7 @@ class Whitelist:
         regex = None
         if self.excludes:
             regex = re.compile(
-                "|".join(fnmatch.translate(p) for p in self.excludes)
+                "|".join(pattern_regex(p) for p in self.excludes)
             )
         object.__setattr__(self, "_exclude_re", regex)
         canonical = json.dumps(self.to_dict(), sort_keys=True)
@@ -74,7 +101,8 @@ class Whitelist:
         )
 
     def excluded(self, path: str) -> bool:
-        """Whether ``path`` matches an exclude pattern (``*`` spans /)."""
+        """Whether ``path`` matches an exclude pattern (``*`` stops at /,
+        ``**`` does not; see :func:`pattern_regex`)."""
         return self._exclude_re is not None and bool(
             self._exclude_re.match(path)
         )
@@ -96,6 +124,45 @@ class Whitelist:
                 for config in self.boot_configs
             ],
         }
+
+
+def pattern_regex(pattern: str) -> str:
+    """Regex text of an exclude pattern, anchored at both ends.
+
+    ``**`` matches anything (``/`` included), ``*`` any run of characters
+    other than ``/``, ``?`` one character other than ``/``, ``[abc]`` /
+    ``[!abc]`` one such character (never ``/``); all else is literal.
+    """
+    out = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "*":
+            if pattern.startswith("**", i):
+                out.append(".*")
+                i += 2
+                continue
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 2)
+            if end < 0:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : end]
+                negate = body.startswith("!")
+                body = body[1:] if negate else body
+                chars = "".join(
+                    "\\" + ch if ch in "\\]^[" else ch for ch in body
+                )
+                out.append("[^/%s]" % chars if negate else "(?!/)[%s]" % chars)
+                i = end + 1
+                continue
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "(?s:%s)\\Z" % "".join(out)
 
 
 def dump(whitelist: Whitelist) -> str:
@@ -156,10 +223,13 @@ def _boot_config(value: Any, where: str) -> dict[str, dict[int, bytes]]:
                 "unknown PCR bank (use %s)"
                 % ", ".join(sorted(ima_replay.BANKS)),
             )
-        if not isinstance(pcrs, dict) or set(pcrs) != {
-            str(i) for i in BOOT_PCRS
-        }:
-            raise _fail(here, "must map each of PCR '0'..'7' to hex")
+        if not isinstance(pcrs, dict) or set(pcrs) not in (
+            {str(i) for i in BOOT_PCRS},
+            {str(i) for i in FULL_BOOT_PCRS},
+        ):
+            raise _fail(
+                here, "must map each of PCR '0'..'7' (or '0'..'9') to hex"
+            )
         size = ima_replay.BANKS[bank]
         values = {}
         for index, hexvalue in pcrs.items():
@@ -182,7 +252,9 @@ def load(document: Mapping[str, Any] | str | bytes) -> Whitelist:
 
     Raises :class:`acaas_nova.exception.Invalid` naming the bad field.
     """
-    if isinstance(document, str | bytes):
+    if isinstance(document, str | bytes | bytearray):
+        if len(document) > MAX_DOCUMENT:
+            raise _fail("document", "larger than %d bytes" % MAX_DOCUMENT)
         try:
             document = json.loads(document)
         except (ValueError, RecursionError) as exc:
@@ -221,6 +293,7 @@ def load(document: Mapping[str, Any] | str | bytes) -> Whitelist:
     for i, pattern in enumerate(excludes):
         if not isinstance(pattern, str) or not pattern:
             raise _fail("excludes[%d]" % i, "must be a non-empty string")
+        _check_exclude(pattern, "excludes[%d]" % i, digests)
     aggregates = _list(document.get("boot_aggregates", []), "boot_aggregates")
     configs = _list(document.get("boot_configs", []), "boot_configs")
     if not aggregates and not configs:
@@ -229,6 +302,17 @@ def load(document: Mapping[str, Any] | str | bytes) -> Whitelist:
             "a white-list needs boot_aggregates "
             "or boot_configs to approve the boot state",
         )
+    boot_configs = tuple(
+        _boot_config(c, "boot_configs[%d]" % i) for i, c in enumerate(configs)
+    )
+    if not aggregates:
+        for i, config in enumerate(boot_configs):
+            if any(set(v) != set(FULL_BOOT_PCRS) for v in config.values()):
+                raise _fail(
+                    "boot_configs[%d]" % i,
+                    "without boot_aggregates a boot configuration must pin "
+                    "PCRs 0-9",
+                )
     return Whitelist(
         name,
         version,
@@ -239,11 +323,31 @@ def load(document: Mapping[str, Any] | str | bytes) -> Whitelist:
             _digest(v, "boot_aggregates[%d]" % i)
             for i, v in enumerate(aggregates)
         ),
-        tuple(
-            _boot_config(c, "boot_configs[%d]" % i)
-            for i, c in enumerate(configs)
-        ),
+        boot_configs,
     )
+
+
+def _check_exclude(pattern: str, where: str, digests) -> None:
+    """Refuse an exclude pattern that would hide what must be judged."""
+    if len(pattern) > 4096:
+        raise _fail(where, "longer than 4096 characters")
+    regex = re.compile(pattern_regex(pattern))
+    if all(regex.match(p) for p in ANY_PATH_PROBES):
+        raise _fail(where, "%r matches every path" % pattern[:80])
+    for probe in EXECUTABLE_PROBES:
+        if regex.match(probe):
+            raise _fail(
+                where,
+                "%r covers executables and libraries (e.g. %s); "
+                "executed files are never excluded" % (pattern[:80], probe),
+            )
+    for path in digests:
+        if regex.match(path):
+            raise _fail(
+                where,
+                "%r covers %r, which the white-list lists with digests"
+                % (pattern[:80], path[:80]),
+            )
 
 
 def generate(

@@ -5,7 +5,7 @@ either excluded by a pattern or has a digest allowed for its path, and the
 boot state is approved: the log's boot_aggregate is among the allowed ones
 (if the white-list lists any) and the quoted PCR 0-7 equal an approved
 configuration in every bank both carry (if it lists any).  A violation
-entry is never allowed unless excluded.  Every offending entry is
+entry is never allowed, exclusions notwithstanding.  Every offending entry is
 reported, not just the first.
 
 An :class:`Evaluation` covers entries ``0..entries-1``; evaluating the next
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 from acaas_nova.attestation import ima
 from acaas_nova.attestation.errors import MeasurementNotAllowed
-from acaas_nova.attestation.whitelist import BOOT_PCRS
 from acaas_nova.attestation.whitelist import Whitelist
 from acaas_nova.exception import Invalid
 
@@ -80,7 +79,13 @@ class Evaluation:
 
 
 def boot_reason(whitelist: Whitelist, boot: BootState) -> str:
-    """Why the boot state is not approved ("" if it is)."""
+    """Why the boot state is not approved ("" if it is).
+
+    A log without boot_aggregate (IMA off, or a log that does not start
+    where the kernel's does) is never approved, whatever the PCRs.
+    """
+    if boot.boot_aggregate is None:
+        return "the measurement list has no boot_aggregate (IMA disabled?)"
     if whitelist.boot_aggregates and (
         boot.boot_aggregate not in whitelist.boot_aggregates
     ):
@@ -95,9 +100,9 @@ def boot_reason(whitelist: Whitelist, boot: BootState) -> str:
 def _config_matches(config, pcrs) -> bool:
     common = [bank for bank in config if bank in pcrs]
     return bool(common) and all(
-        pcrs[bank].get(i) == config[bank][i]
+        pcrs[bank].get(i) == value
         for bank in common
-        for i in BOOT_PCRS
+        for i, value in config[bank].items()
     )
 
 
@@ -114,7 +119,10 @@ def offences(
         allowed = digests.get(e.path)
         if allowed is not None and e.digest in allowed and not e.violation:
             continue
-        if excluded(e.path):
+        # A violation's path is not integrity-protected (the file changed
+        # while open), and a listed path is one the author means to check:
+        # exclusions cover neither.
+        if not e.violation and allowed is None and excluded(e.path):
             continue
         reason = (
             "violation"

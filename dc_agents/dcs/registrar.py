@@ -10,7 +10,6 @@ event and stores nothing else.
 """
 
 import dataclasses
-import hashlib
 import logging
 import threading
 import time
@@ -39,7 +38,12 @@ class _Pending:
 
 
 def ek_fingerprint(ek_public: bytes) -> str:
-    return hashlib.sha256(ek_public).hexdigest()
+    """The EK's identity (digest of its canonical SubjectPublicKeyInfo);
+    "" for a malformed EK, which registration.begin then refuses."""
+    try:
+        return registration.ek_fingerprint(ek_public)
+    except exception.AttestationError:
+        return ""
 
 
 class Registrar:

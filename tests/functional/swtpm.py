@@ -20,6 +20,8 @@ import importlib.util
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -102,6 +104,54 @@ class SwtpmCA:
         ).read_bytes()
 
 
+#: swtpm control channel: CMD_GET_CAPABILITY answers an 8-byte bit mask.
+_CMD_GET_CAPABILITY = struct.pack(">I", 1)
+#: TPM2_GetRandom(8) without sessions (TPM 2.0 Part 3, 16.1).
+_GET_RANDOM = struct.pack(">HIIH", 0x8001, 12, 0x17B, 8)
+_PROBE_TIMEOUT = 2.0
+
+
+def _read(sock: socket.socket, size: int, what: str) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError(
+                "%s closed after %d bytes" % (what, len(data))
+            )
+        data += chunk
+    return data
+
+
+def _connect(path: Path) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(_PROBE_TIMEOUT)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def probe_ready(server_socket: Path) -> None:
+    """Raise OSError unless the swtpm behind server_socket serves.
+
+    The control channel must answer CMD_GET_CAPABILITY, and the TPM
+    TPM2_GetRandom with TPM_RC_SUCCESS (so Startup has run).
+    """
+    with _connect(Path(str(server_socket) + ".ctrl")) as ctrl:
+        ctrl.sendall(_CMD_GET_CAPABILITY)
+        _read(ctrl, 8, "control socket")
+    with _connect(server_socket) as tpm:
+        tpm.sendall(_GET_RANDOM)
+        _tag, size, rc = struct.unpack(">HII", _read(tpm, 10, "TPM socket"))
+        if size > 10:
+            _read(tpm, min(size, 4096) - 10, "TPM socket")
+    if rc != 0:
+        raise ConnectionError("TPM2_GetRandom answered rc 0x%x" % rc)
+
+
 class Swtpm:
     """One swtpm daemon on a unix socket."""
 
@@ -146,18 +196,50 @@ class Swtpm:
             stderr=log,
         )
         log.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.socket.exists():
+        try:
+            self._wait_ready(time.monotonic() + START_TIMEOUT)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "swtpm.log"
+
+    def log_tail(self, size: int = 2000) -> str:
+        try:
+            return self.log_path.read_bytes()[-size:].decode(errors="replace")
+        except OSError:
+            return "(no log)"
+
+    def _wait_ready(self, deadline: float) -> None:
+        """Wait until both sockets answer a real request, or raise.
+
+        A socket file exists as soon as swtpm has bound it, before it
+        listens and before the TPM has run Startup; a client connecting
+        then gets "tcti:IO failure".  Ready means: the control channel
+        answers CMD_GET_CAPABILITY and the server socket answers
+        TPM2_GetRandom with TPM_RC_SUCCESS.
+        """
+        last = "sockets not created"
+        while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(
-                    "swtpm exited with %d, see %s"
-                    % (self.proc.returncode, self.dir / "swtpm.log")
+                    "swtpm exited with %d; log %s:\n%s"
+                    % (self.proc.returncode, self.log_path, self.log_tail())
                 )
+            try:
+                probe_ready(self.socket)
+                return
+            except OSError as exc:
+                last = "%s: %s" % (type(exc).__name__, exc)
             if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("swtpm did not create its socket")
-            time.sleep(0.005)
-        return self
+                raise RuntimeError(
+                    "swtpm not ready after %ds (last probe: %s); log %s:\n%s"
+                    % (START_TIMEOUT, last, self.log_path, self.log_tail())
+                )
+            time.sleep(0.01)
 
     def stop(self) -> None:
         """Stop the daemon (SIGTERM, then SIGKILL) by its pid."""

@@ -44,6 +44,7 @@ ALLOWED_OWN = (
     "acaas_nova.db.records",
     "acaas_nova.attestation",
     "acaas_nova.compliance",
+    "acaas_nova.evidence",
     "acaas_nova.scheduler.requirements",
     "acaas_nova.scheduler.precedence",
     "acaas_nova.scheduler.topology",

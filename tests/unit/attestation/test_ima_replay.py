@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from acaas_nova.attestation import ima
 from acaas_nova.attestation import ima_replay
 from acaas_nova.attestation.errors import BootAggregateMismatch
+from acaas_nova.attestation.errors import ImaDisabled
 from acaas_nova.attestation.errors import LogMismatch
+from acaas_nova.attestation.errors import LogRewritten
 from acaas_nova.attestation.errors import TemplateHashMismatch
 from acaas_nova.attestation.errors import UnsupportedAlgorithm
 from acaas_nova.evidence import ima_build
@@ -130,14 +132,25 @@ def test_quote_equal_to_state_accepts_nothing():
     assert [e.path for e in result.state.pending] == ["/later"]
 
 
-def test_full_log_resent_skips_accepted_entries():
+def test_log_resent_from_an_accepted_entry_is_refused_without_reset():
+    # Accepted entries are never sent again until a TPM reset: a log that
+    # starts earlier could rewrite or cut them unnoticed.
     log = make_log(5)
     state = ima_replay.verify(log.text(), log.pcr10["sha256"]).state
     log.add_file("/more", b"m")
+    with pytest.raises(LogRewritten, match="resent from entry 0"):
+        ima_replay.verify(
+            log.text(), log.pcr10["sha256"], state, first_entry=0
+        )
+    with pytest.raises(LogRewritten, match="resent from entry 5"):
+        ima_replay.verify(
+            log.text(5), log.pcr10["sha256"], state, first_entry=5
+        )
+    # After a TPM reset the whole log is replayed afresh.
     result = ima_replay.verify(
-        log.text(), log.pcr10["sha256"], state, first_entry=0
+        log.text(), log.pcr10["sha256"], state, first_entry=0, reset=True
     )
-    assert [e.path for e in result.accepted] == ["/more"]
+    assert len(result.accepted) == 7
 
 
 def test_log_that_does_not_reach_quote():
@@ -268,3 +281,49 @@ def test_changed_pcr_without_new_entries():
     state = ima_replay.verify(log.text(), log.pcr10["sha256"]).state
     with pytest.raises(LogMismatch, match="no new entries"):
         ima_replay.verify("", b"\x02" * 32, state)
+
+
+# -- IMA disabled -------------------------------------------------------------
+
+
+def test_quote_with_ima_disabled_is_refused():
+    # PCR 10 all zero and an empty log: IMA is not measuring.
+    with pytest.raises(ImaDisabled, match="never extended"):
+        ima_replay.verify("", bytes(32))
+    with pytest.raises(ImaDisabled):
+        ima_replay.verify(b"", bytes(20), bank="sha1")
+
+
+def test_log_without_boot_aggregate_is_refused():
+    log = ima_build.LogBuilder(("sha256",))
+    log.add_file("/usr/bin/x", b"x")
+    with pytest.raises(BootAggregateMismatch, match="not boot_aggregate"):
+        ima_replay.verify(log.text(), log.pcr10["sha256"])
+
+
+def test_ima_disabled_is_a_log_mismatch_with_its_own_event():
+    assert issubclass(ImaDisabled, LogMismatch)
+    assert issubclass(LogRewritten, LogMismatch)
+    assert (
+        len(
+            {ImaDisabled.event_id, LogRewritten.event_id, LogMismatch.event_id}
+        )
+        == 3
+    )
+
+
+def test_pending_entry_changed_is_a_rewrite():
+    log = make_log(3)
+    quoted = log.pcr10["sha256"]
+    log.add_file("/later", b"l")  # read with the log, beyond the quote
+    state = ima_replay.verify(log.text(), quoted).state
+    assert len(state.pending) == 1
+    other = make_log(3)
+    other.add_file("/other", b"o")  # a consistent, different entry
+    with pytest.raises(LogRewritten, match="changed since it was read"):
+        ima_replay.verify(
+            other.text(state.count),
+            other.pcr10["sha256"],
+            state,
+            first_entry=state.count,
+        )

@@ -31,6 +31,7 @@ from acaas_nova.attestation import errors
 from acaas_nova.attestation import registration
 from acaas_nova.attestation import tpm_public
 from acaas_nova.attestation import tpm_structs as ts
+from acaas_nova.evidence import ek_build
 from acaas_nova.evidence import tpm_build
 
 NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
@@ -102,6 +103,16 @@ PKI_B = PKI()  # same names as PKI_A, other keys
 
 
 def ek_public(key=EK_RSA, symmetric=AES128_CFB, name_alg="sha256", **kw):
+    """The EK's TPM2B_PUBLIC: a TCG default template unless attributes or
+    symmetric are overridden (then hand-built, for MakeCredential)."""
+    if "attributes" not in kw and symmetric is not None:
+        if isinstance(key, rsa.RSAPrivateKey):
+            template = "L-1"
+        elif key.curve.name == "secp384r1":
+            template = "H-3"
+        else:
+            template = "L-2"
+        return ek_build.ek_public(key.public_key(), template)
     return tpm_build.tpm2b_public(
         key.public_key(),
         scheme=ts.ALG_NULL,
@@ -234,22 +245,37 @@ def test_intermediate_missing():
 
 
 @pytest.mark.parametrize(
-    "start,end",
+    "start,end,error",
     [
-        (NOW + datetime.timedelta(days=1), NOW + datetime.timedelta(days=2)),
-        (NOW - datetime.timedelta(days=2), NOW - datetime.timedelta(days=1)),
+        (
+            NOW + datetime.timedelta(days=1),
+            NOW + datetime.timedelta(days=2),
+            errors.EKCertificateNotYetValid,
+        ),
+        (
+            NOW - datetime.timedelta(days=2),
+            NOW - datetime.timedelta(days=1),
+            errors.EKCertificateExpired,
+        ),
     ],
 )
-def test_certificate_not_valid_now(start, end):
-    with pytest.raises(errors.EKCertificateInvalid, match="not valid"):
+def test_certificate_not_valid_now(start, end, error):
+    with pytest.raises(error, match="EK certificate"):
         begin(cert=PKI_A.ek_cert(EK_RSA, start=start, end=end))
 
 
 def test_issuer_that_is_not_a_ca():
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     not_ca = _cert(leaf_key, PKI_A.root_key, "tpm-ca", "root", False)
-    cert = _cert(EK_RSA, leaf_key, "ek", "tpm-ca", False)
-    with pytest.raises(errors.EKCertificateInvalid, match="not a valid CA"):
+    cert = _cert(
+        EK_RSA,
+        leaf_key,
+        "ek",
+        "tpm-ca",
+        False,
+        [ekcert.TCG_EK_CERTIFICATE_OID],
+    )
+    with pytest.raises(errors.EKIssuerInvalid, match="is not a CA"):
         begin(cert=cert, bundle=_pem(not_ca))
 
 

@@ -52,9 +52,13 @@ def test_fingerprint_follows_content():
     assert whitelist.load(doc).fingerprint != whitelist.load(DOC).fingerprint
 
 
-def test_excludes_are_globs_spanning_directories():
+def test_excludes_star_stays_in_its_directory_double_star_does_not():
     wl = whitelist.load(DOC)
-    assert wl.excluded("/var/log/nova/nova-compute.log")
+    assert wl.excluded("/var/log/nova-compute.log")
+    assert not wl.excluded("/var/log/nova/nova-compute.log")
+    assert whitelist.load(dict(DOC, excludes=["/var/log/**"])).excluded(
+        "/var/log/nova/nova-compute.log"
+    )
     assert wl.excluded("/scratch/x")
     assert not wl.excluded("/usr/bin/python3")
     doc = dict(DOC, excludes=[])
@@ -209,3 +213,80 @@ def test_generate_needs_boot_aggregate_first():
     log.add_file("/init", b"i")
     with pytest.raises(Invalid, match="must start with boot_aggregate"):
         whitelist.generate("g", "1", log.text(), {"sha256": PCRS["sha256"]})
+
+
+# -- exclusions that would hide what must be judged -------------------------
+
+
+@pytest.mark.parametrize(
+    "pattern,match",
+    [
+        ("**", "matches every path"),
+        ("/**", "matches every path"),
+        ("*/**", "matches every path"),
+        ("/usr/bin/*", "covers executables"),
+        ("/usr/**", "covers executables"),
+        ("/lib*/**", "covers executables"),
+        ("/*/bin/*", "covers executables"),
+        ("/boot/*", "covers executables"),
+        ("/opt/**", "covers executables"),
+    ],
+)
+def test_exclusions_refused_on_import(pattern, match):
+    with pytest.raises(Invalid, match=match):
+        whitelist.load(dict(DOC, excludes=[pattern]))
+
+
+def test_exclusion_may_not_cover_a_listed_path():
+    doc = copy.deepcopy(DOC)
+    path = sorted(doc["digests"])[0]
+    directory = path.rsplit("/", 1)[0]
+    doc["excludes"] = [directory + "/*"]
+    with pytest.raises(Invalid, match="lists with digests|covers executables"):
+        whitelist.load(doc)
+
+
+@pytest.mark.parametrize(
+    "pattern,path,excluded",
+    [
+        ("/var/log/*", "/var/log/a", True),
+        ("/var/log/*", "/var/log/a/b", False),
+        ("/var/log/**", "/var/log/a/b", True),
+        ("/var/log/?", "/var/log/a", True),
+        ("/var/log/?", "/var/log//", False),
+        ("/tmp/[ab]*", "/tmp/a.txt", True),
+        ("/tmp/[!ab]*", "/tmp/a.txt", False),
+        ("/tmp/[!ab]*", "/tmp/c.txt", True),
+        ("/tmp/x.log", "/tmp/x.log", True),
+        ("/tmp/x.log", "/tmp/xylog", False),
+        ("/tmp/(a|b)", "/tmp/a", False),
+        ("/tmp/*", "/tmp/a\nb", True),
+        ("/tmp/a", "/tmp/a\n", False),
+    ],
+)
+def test_exclusion_pattern_semantics(pattern, path, excluded):
+    wl = whitelist.load(dict(DOC, excludes=[pattern]))
+    assert wl.excluded(path) is excluded
+
+
+def test_huge_document_refused_before_parsing():
+    with pytest.raises(Invalid, match="larger than"):
+        whitelist.load(b" " * (whitelist.MAX_DOCUMENT + 1))
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "[" * 100000,
+        b"\xff\xfe",
+        "null",
+        "[]",
+        '{"name": "a"}',
+        json.dumps(dict(DOC, boot_configs=[{"sha256": {"0": "00"}}])),
+        json.dumps(dict(DOC, excludes="/tmp/*")),
+        json.dumps(dict(DOC, digests={"/x": "sha256:00"})),
+    ],
+)
+def test_malformed_documents(document):
+    with pytest.raises(Invalid):
+        whitelist.load(document)

@@ -70,15 +70,22 @@ def test_every_offending_entry_is_listed():
     assert "good/1" in str(err) and "3 entries not allowed" in str(err)
 
 
-def test_excluded_paths_are_not_checked():
+def test_excluded_paths_are_not_checked_but_violations_are():
     log = good_log(1)
     log.add_file("/var/log/nova.log", b"anything")
-    log.add("ima-ng", "sha256:" + "00" * 32, "/var/log/x", violation=True)
     wl = whitelist.generate(
         "good", "1", ima.parse(log.text())[:2], PCRS, excludes=["/var/log/*"]
     )
     entries = ima.parse(log.text())
     assert ev.evaluate([wl], entries, boot_of(entries))["good"].satisfied
+    # A violation's path is not integrity-protected: never excluded.
+    log.add("ima-ng", "sha256:" + "00" * 32, "/var/log/x", violation=True)
+    entries = ima.parse(log.text())
+    result = ev.evaluate([wl], entries, boot_of(entries))["good"]
+    assert not result.satisfied
+    assert [(o.path, o.reason) for o in result.offending] == [
+        ("/var/log/x", "violation")
+    ]
 
 
 def test_boot_state_rules():
@@ -100,11 +107,24 @@ def test_boot_state_rules():
     assert "no approved boot" in r
     doc = wl.to_dict()
     doc["boot_aggregates"] = []
+    # PCR 0-7 alone do not pin the kernel (8, 9): refused without
+    # boot_aggregates.
+    with pytest.raises(Invalid, match="must pin PCRs 0-9"):
+        whitelist.load(doc)
+    doc["boot_configs"][0]["sha256"].update(
+        {"8": PCRS["sha256"][8].hex(), "9": PCRS["sha256"][9].hex()}
+    )
     only_pcrs = whitelist.load(doc)
-    assert ev.boot_reason(only_pcrs, ev.BootState(None, PCRS)) == ""
+    assert (
+        ev.boot_reason(only_pcrs, ev.BootState(entries[0].digest, PCRS)) == ""
+    )
+    # Boot values and no boot_aggregate (IMA off, empty log): not trusted.
+    assert "no boot_aggregate" in ev.boot_reason(
+        only_pcrs, ev.BootState(None, PCRS)
+    )
     result = ev.evaluate([wl], entries, ev.BootState(None, other_pcrs))
     err = result["good"].error()
-    assert "boot_aggregate None not approved" in str(err)
+    assert "no boot_aggregate" in str(err)
 
 
 def test_several_white_lists_at_once():
