@@ -41,6 +41,7 @@ from acaas_nova.cmd import base
 from acaas_nova.cmd import compliance as compliance_cmd
 from acaas_nova.cmd import db as db_cmd
 from acaas_nova.cmd import domain as domain_cmd
+from acaas_nova.cmd import event as event_cmd
 from acaas_nova.cmd import host as host_cmd
 from acaas_nova.cmd import location as location_cmd
 from acaas_nova.cmd import output
@@ -69,6 +70,7 @@ COMMANDS: dict[str, tuple[type[base.Commands], ...]] = {
     "host": (host_cmd.HostCommands, attest_cmd.HostAttestCommands),
     "schedule": (schedule_cmd.ScheduleCommands,),
     "compliance": (compliance_cmd.ComplianceCommands,),
+    "event": (event_cmd.EventCommands,),
 }
 
 EPILOG = """\

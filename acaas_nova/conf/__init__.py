@@ -10,8 +10,9 @@ from acaas_nova.conf import compliance
 from acaas_nova.conf import database
 from acaas_nova.conf import dcc
 from acaas_nova.conf import dcs
+from acaas_nova.conf import events
 
-_MODULES = (acaas, database, dcs, dcc, compliance)
+_MODULES = (acaas, database, dcs, dcc, compliance, events)
 
 
 def register_opts(conf):

@@ -1,5 +1,7 @@
 """The append-only log of attestation and compliance events."""
 
+import datetime
+
 import sqlalchemy as sa
 
 from acaas_nova import exception
@@ -41,3 +43,24 @@ def event_list(context, subject=None, limit=100):
         )
         for r in context.session.scalars(query.limit(limit))
     ]
+
+
+@api.translate_errors
+@api.context_manager.writer
+def event_purge(context, older_than_days):
+    """Delete events older than ``older_than_days``; returns how many."""
+    if (
+        isinstance(older_than_days, bool)
+        or not isinstance(older_than_days, int)
+        or older_than_days < 1
+    ):
+        raise exception.Invalid(
+            reason="older-than must be a whole number of days >= 1"
+        )
+    cutoff = datetime.datetime.now(datetime.UTC).replace(
+        tzinfo=None
+    ) - datetime.timedelta(days=older_than_days)
+    result = context.session.execute(
+        sa.delete(models.Event).where(models.Event.created_at < cutoff)
+    )
+    return result.rowcount

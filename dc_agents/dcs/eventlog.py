@@ -7,6 +7,7 @@ why a node was judged untrusted or a message refused.
 
 import logging
 
+from acaas_nova import eventpolicy
 from acaas_nova import exception
 from acaas_nova.db import events as events_db
 from dc_agents.dcs import dbwrite
@@ -29,14 +30,36 @@ PLATFORM_CHANGED = ("ACAAS-DCS-033", "critical")
 JOINED_DOMAIN = ("ACAAS-DCS-041", "info")
 
 
+_limiter = eventpolicy.RateLimiter(burst=10, rate=0.2)
+
+
+def configure(conf) -> None:
+    """Apply ``[events]`` burst and rate (called once by the daemon)."""
+    global _limiter
+    _limiter = eventpolicy.RateLimiter(conf.events.burst, conf.events.rate)
+
+
 def record(context, subject: str, event: tuple[str, str], detail: str):
-    """Append an event; returns its id (None if the database failed)."""
+    """Append an event; returns its id (None if the database failed or
+    the event was rate-limited).
+
+    Subject and detail are cleaned into one bounded printable line first
+    (they may carry text a node sent).
+    """
     event_id, severity = event
+    subject = eventpolicy.clean(subject, eventpolicy.SUBJECT_LIMIT)
+    detail = eventpolicy.clean(detail, eventpolicy.DETAIL_LIMIT - 60)
+    admitted, suppressed = _limiter.admit((subject, event_id))
+    if not admitted:
+        LOG.debug("Rate-limited event %s for %s", event_id, subject)
+        return None
+    if suppressed:
+        detail += " (%d similar events suppressed)" % suppressed
     LOG.log(_LEVELS[severity], "%s %s: %s", event_id, subject, detail)
     try:
         with dbwrite.writing():
             return events_db.event_add(
-                context, subject, event_id, severity, detail[:2000]
+                context, subject, event_id, severity, detail
             )
     except exception.DBError as exc:
         # Losing an event must not hide the decision that caused it.

@@ -12,6 +12,7 @@ from dc_agents.dcc import rpcapi as dcc_rpcapi
 from dc_agents.dcs import attester
 from dc_agents.dcs import ca
 from dc_agents.dcs import dbwrite
+from dc_agents.dcs import eventlog
 from dc_agents.dcs import manager
 from dc_agents.dcs import registrar
 from dc_agents.dcs import timers
@@ -37,6 +38,7 @@ def build(conf, transport, dcc_api=None):
     """
     db_api.configure(conf)
     dbwrite.configure(conf)
+    eventlog.configure(conf)
     ca_key, ca_cert = ca.load_or_create(conf.dcs.ca_path)
     att = attester.Attester(
         conf, dcc_api or dcc_rpcapi.DCCAPI(conf, transport)

@@ -29,6 +29,7 @@ PURE_PACKAGES = (
 # Single pure modules elsewhere.
 PURE_MODULES = (
     "acaas_nova/exception.py",
+    "acaas_nova/eventpolicy.py",
     "acaas_nova/requirement_types.py",
     "acaas_nova/db/records.py",
     "acaas_nova/scheduler/requirements.py",
