@@ -331,7 +331,12 @@ def _check_exclude(pattern: str, where: str, digests) -> None:
     """Refuse an exclude pattern that would hide what must be judged."""
     if len(pattern) > 4096:
         raise _fail(where, "longer than 4096 characters")
-    regex = re.compile(pattern_regex(pattern))
+    try:
+        regex = re.compile(pattern_regex(pattern))
+    except re.error as exc:
+        raise _fail(
+            where, "%r is not a valid pattern: %s" % (pattern[:80], exc)
+        ) from None
     if all(regex.match(p) for p in ANY_PATH_PROBES):
         raise _fail(where, "%r matches every path" % pattern[:80])
     for probe in EXECUTABLE_PROBES:

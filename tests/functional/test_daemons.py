@@ -423,7 +423,8 @@ def test_ek_certificate_from_untrusted_ca_refused(
         api.register(
             "intruder", "intruder", ek.public, ek.certificate, ak.public
         )
-    events = _events(mysql_cluster, "intruder", "ACAAS-ATT-040")
+    # EKIssuerInvalid: the certificate reaches no trusted CA.
+    events = _events(mysql_cluster, "intruder", "ACAAS-ATT-048")
     assert events and events[0].severity == "critical"
     _no_node(mysql_cluster, "intruder")
 

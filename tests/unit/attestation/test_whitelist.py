@@ -290,3 +290,21 @@ def test_huge_document_refused_before_parsing():
 def test_malformed_documents(document):
     with pytest.raises(Invalid):
         whitelist.load(document)
+
+
+@pytest.mark.parametrize("pattern", ["/tmp/[z-a]", "/tmp/[?- ]x"])
+def test_invalid_character_range_refused(pattern):
+    with pytest.raises(Invalid, match="not a valid pattern"):
+        whitelist.load(dict(DOC, excludes=[pattern]))
+
+
+def test_fuzz_regression_bad_character_range_document():
+    # Found by tests/fuzz/fuzz_whitelist.py: re.error escaped from load.
+    import pathlib
+
+    data = (
+        pathlib.Path(__file__).parent
+        / "data/fuzz/whitelist-bad-character-range.json"
+    ).read_bytes()
+    with pytest.raises(Invalid):
+        whitelist.load(data)
