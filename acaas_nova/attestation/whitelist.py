@@ -129,6 +129,9 @@ class Whitelist:
 def pattern_regex(pattern: str) -> str:
     """Regex text of an exclude pattern, anchored at both ends.
 
+    Patterns hold at most one ``*`` / ``**`` (checked on import), so the
+    regex matches in time linear in the path's length.
+
     ``**`` matches anything (``/`` included), ``*`` any run of characters
     other than ``/``, ``?`` one character other than ``/``, ``[abc]`` /
     ``[!abc]`` one such character (never ``/``); all else is literal.
@@ -329,9 +332,23 @@ def load(document: Mapping[str, Any] | str | bytes) -> Whitelist:
 
 def _check_exclude(pattern: str, where: str, digests) -> None:
     """Refuse an exclude pattern that would hide what must be judged."""
-    if len(pattern) > 4096:
-        raise _fail(where, "longer than 4096 characters")
-    regex = re.compile(pattern_regex(pattern))
+    if len(pattern) > 1024:
+        raise _fail(where, "longer than 1024 characters")
+    stars = re.findall(r"\*+", pattern)
+    if len(stars) > 1 or any(len(run) > 2 for run in stars):
+        # Two wildcards make matching a long path quadratic or worse
+        # (a node chooses its paths): one '*' or '**' per pattern.
+        raise _fail(
+            where,
+            "%r: at most one '*' or '**' per pattern (write several "
+            "patterns)" % pattern[:80],
+        )
+    try:
+        regex = re.compile(pattern_regex(pattern))
+    except re.error as exc:
+        raise _fail(
+            where, "%r is not a valid pattern: %s" % (pattern[:80], exc)
+        ) from None
     if all(regex.match(p) for p in ANY_PATH_PROBES):
         raise _fail(where, "%r matches every path" % pattern[:80])
     for probe in EXECUTABLE_PROBES:

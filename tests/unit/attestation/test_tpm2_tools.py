@@ -102,3 +102,30 @@ def test_fuzz_regression_text_with_non_ascii_bytes():
     data = (DATA / "fuzz/tpm2_tools-non-ascii.txt").read_bytes()
     with pytest.raises(errors.MalformedInput, match="not ASCII"):
         tpm2_tools.load_pcrs(data)
+
+
+def test_tpm2_tools_quote_verifies_without_conversion():
+    # data/tpm2_quote: tpm2_createak -G ecc -s ecdsa -f pem -u ak.pem, then
+    # tpm2_quote -l sha256:0,...,10 -q 6e6f6e6365 -m quote.msg -s quote.sig
+    # -o quote.pcrs (tpm2-tools 5.4 on a swtpm): the files as written.
+    from acaas_nova.attestation import quote
+
+    files = DATA / "tpm2_quote"
+    result = quote.verify_quote(
+        (files / "ak.pem").read_bytes(),
+        (files / "quote.msg").read_bytes(),
+        (files / "quote.sig").read_bytes(),
+        (files / "quote.pcrs").read_bytes(),
+        "6e6f6e6365",
+        {"sha256": range(11)},
+    )
+    assert result.pcrs["sha256"][3] == PCR3
+    with pytest.raises(errors.NonceMismatch):
+        quote.verify_quote(
+            (files / "ak.pem").read_bytes(),
+            (files / "quote.msg").read_bytes(),
+            (files / "quote.sig").read_bytes(),
+            (files / "quote.pcrs").read_bytes(),
+            b"another",
+            {"sha256": range(11)},
+        )
