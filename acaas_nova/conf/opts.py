@@ -3,7 +3,14 @@
 import importlib
 
 # Group modules in the order the sample file lists them.
-_GROUP_MODULES = ("acaas", "database", "dcs", "dcc")
+_GROUP_MODULES = (
+    "acaas",
+    "database",
+    "dcs",
+    "dcc",
+    "nova_client",
+    "placement_client",
+)
 
 
 def list_opts():
