@@ -234,7 +234,7 @@ class NovaCompute:
 
     def servers_on(self, host: str, node: str | None = None) -> list[Server]:
         """Every server (all projects) on ``host`` (and ``node``)."""
-        query = {"all_projects": True, "host": host}
+        query = {"all_projects": True, "compute_host": host}
         if node is not None:
             query["node"] = node
         try:
@@ -326,7 +326,11 @@ class NovaCompute:
         while True:
             current = self.server(server_id)
             if current.status == "VERIFY_RESIZE" and not current.task_state:
-                self.confirm(server_id)
+                # nova shows VERIFY_RESIZE a moment before it marks the
+                # migration finished, and refuses a confirm until then.
+                records = self.migrations(server_id)
+                if records and records[0].status == "finished":
+                    self.confirm(server_id)
             elif not current.task_state and current.status in (
                 "ACTIVE",
                 "SHUTOFF",
