@@ -272,6 +272,11 @@ class NovaCompute:
             for m in found
         ]
 
+    def migration_status(self, server_id: str) -> Migration | None:
+        """The server's newest migration record, or None if it has none."""
+        records = self.migrations(server_id)
+        return records[0] if records else None
+
     # -- moves --------------------------------------------------------------
 
     def _action(self, server_id: str, kind: str, body: dict) -> None:
@@ -350,9 +355,9 @@ class NovaCompute:
         if current.host != source and current.status != "ERROR":
             return current
         reason = "still on %s (status %s)" % (current.host, current.status)
-        records = self.migrations(server_id)
-        if records:
-            reason += ", last migration %s" % records[0].status
+        last = self.migration_status(server_id)
+        if last is not None:
+            reason += ", last migration %s" % last.status
         raise errors.MigrationFailed(
             kind=kind, server=server_id, reason=reason
         )

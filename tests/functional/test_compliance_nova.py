@@ -99,7 +99,7 @@ class MigrationTestCase(compliance_cloud.ComplianceCloudTestCase):
             self.nova.wait_moved(server["id"], "host1", "live")
         self.assertIn("still on host1", str(ctx.exception))
         self.assertEqual("host1", self.host_of(server))
-        last = self.nova.migrations(server["id"])[0]
+        last = self.nova.migration_status(server["id"])
         self.assertEqual(("live-migration", "error"), (last.kind, last.status))
 
     def test_live_migration_to_a_named_host_that_qualifies(self):
