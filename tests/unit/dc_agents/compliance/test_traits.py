@@ -30,3 +30,25 @@ def test_conflict_error_is_one_line():
         "Traits of resource provider abc not written: its generation "
         "changed 5 times in a row"
     )
+
+
+def test_from_conf_builds_the_adapter_from_the_group(tmp_path):
+    from oslo_config import cfg
+
+    path = tmp_path / "acaas.conf"
+    path.write_text(
+        "[placement]\nauth_type = admin_token\ntoken = t\n"
+        "endpoint = http://placement.test\n"
+        "endpoint_override = http://placement.test\n"
+        "generation_retries = 3\nregion_name = r1\n"
+    )
+    conf = cfg.ConfigOpts()
+    conf(
+        ["--config-file", str(path)], project="acaas", default_config_files=[]
+    )
+    client = traits.PlacementTraits.from_conf(conf)
+    adapter = client._adapter
+    assert adapter.service_type == "placement"
+    assert adapter.endpoint_override == "http://placement.test"
+    assert adapter.region_name == "r1"
+    assert client._retries == 3
