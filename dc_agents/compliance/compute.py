@@ -107,8 +107,9 @@ def _translate(exc: Exception, what: str) -> errors.ClientError:
             return errors.Unreachable(service="nova", reason=reason.strip())
         return errors.ClientError(service="nova", reason=reason.strip())
     if isinstance(exc, (ks_exc.ClientException, sdk_exc.SDKException)):
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
         return errors.Unreachable(
-            service="nova", reason="%s: %s" % (what, exc)
+            service="nova", reason="%s: %s" % (what, lines[0])
         )
     raise exc
 

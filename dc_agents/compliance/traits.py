@@ -15,10 +15,12 @@ placement answers 409 and the whole read-compute-write is repeated, at most
 """
 
 import logging
+from urllib import parse as urlparse
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
+from oslo_utils import uuidutils
 
 from acaas_nova import conf as acaas_conf
 from acaas_nova.compliance import trait_names
@@ -108,11 +110,12 @@ class PlacementTraits:
         ``node`` is the compute node's uuid or its hypervisor_hostname (the
         provider's name).
         """
-        url = "/resource_providers/%s" % node
+        if uuidutils.is_uuid_like(node):
+            response = self._call("GET", "/resource_providers/%s" % node)
+            if response.status_code == 200:
+                return response.json()["uuid"]
+        url = "/resource_providers?name=%s" % urlparse.quote(node, safe="")
         response = self._call("GET", url)
-        if response.status_code == 200:
-            return response.json()["uuid"]
-        response = self._call("GET", "/resource_providers?name=%s" % node)
         if response.status_code != 200:
             raise self._refused("GET", "/resource_providers", response)
         found = response.json()["resource_providers"]
@@ -180,16 +183,13 @@ class PlacementTraits:
                 )
                 return frozenset(response.json()["traits"])
             if response.status_code == 409:
-                try:
-                    code = response.json()["errors"][0].get("code")
-                except (ValueError, KeyError, IndexError, TypeError):
-                    code = None
-                if code == "placement.concurrent_update":
-                    LOG.debug(
-                        "Provider %s changed meanwhile; retrying", rp_uuid
-                    )
-                    continue
-                # A trait vanished between ensure and write: forget them.
+                LOG.debug("Provider %s changed meanwhile; retrying", rp_uuid)
+                continue
+            if (
+                response.status_code == 400
+                and "No such trait" in response.text
+            ):
+                # Someone deleted a custom trait we created earlier.
                 self._known.clear()
                 self.ensure_traits(desired)
                 continue

@@ -190,6 +190,18 @@ class TraitsTestCase(compliance_cloud.ComplianceCloudTestCase):
         with self.assertRaises(errors.ClientError):
             self.traits.sync(rp, {"CUSTOM_OTHER_TEAM"})
 
+    def test_a_trait_deleted_behind_our_back_is_created_again(self):
+        self.traits.publish("host3", "trusted", ["gold"], "uk-b", "UK")
+        self.traits.publish("host3", "untrusted")
+        # Unused now, so an operator may delete it from placement.
+        resp = self.placement.delete(
+            "/traits/CUSTOM_ACAAS_WL_GOLD", version="1.6"
+        )
+        self.assertEqual(204, resp.status)
+        self.traits.publish("host3", "trusted", ["gold"], "uk-b", "UK")
+        got, _ = self._provider_traits("host3")
+        self.assertIn("CUSTOM_ACAAS_WL_GOLD", got)
+
     def test_a_concurrent_write_is_retried(self):
         _traits, rp = self._provider_traits("host2")
         real_read = self.traits.traits_of
