@@ -119,6 +119,22 @@ class MigrationTestCase(compliance_cloud.ComplianceCloudTestCase):
             ("live-migration", "completed"), (last.kind, last.status)
         )
 
+    def test_an_untrusted_host_is_fenced_emptied_and_given_back(self):
+        servers = [self._server_on("host1") for _ in range(2)]
+        self.set_trust("host1", "untrusted")
+        self.traits.publish("host1", "untrusted")
+        self.nova.fence("host1", "ev-7")
+        for found in self.nova.servers_on("host1"):
+            _kind, moved = self.nova.move(found.uuid, "host1")
+            self.assertNotEqual("host1", moved.host)
+        self.assertEqual([], self.nova.servers_on("host1"))
+        for server in servers:
+            self.assertNotEqual("host1", self.host_of(server))
+        # Trusted again: the host is given back; nothing moves back.
+        self.set_trust("host1", "trusted")
+        self.assertTrue(self.nova.unfence("host1"))
+        self.assertEqual([], self.nova.servers_on("host1"))
+
     def test_refused_live_migration_falls_back_to_cold(self):
         server = self._server_on("host1")
         # nova refuses to live-migrate a stopped server (409).
