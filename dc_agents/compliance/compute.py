@@ -22,7 +22,6 @@ Fencing
     disabled.
 """
 
-import dataclasses
 import logging
 import time
 
@@ -33,68 +32,12 @@ from openstack import exceptions as sdk_exc
 
 from acaas_nova import conf as acaas_conf
 from dc_agents.compliance import errors
+from dc_agents.compliance import nova_records as rec
 
 LOG = logging.getLogger(__name__)
 
 MICROVERSION = "2.80"
 BINARY = "nova-compute"
-#: Every disabled_reason we write starts with this.
-REASON_PREFIX = "ACaaS:"
-LIVE = "live"
-COLD = "cold"
-
-
-def fence_reason(event_id: str) -> str:
-    return "%s untrusted (event %s)" % (REASON_PREFIX, event_id)
-
-
-def is_our_reason(reason: str | None) -> bool:
-    return bool(reason) and reason.startswith(REASON_PREFIX)
-
-
-@dataclasses.dataclass(frozen=True)
-class ServiceState:
-    host: str
-    service_id: str
-    #: ``enabled`` or ``disabled``.
-    status: str
-    disabled_reason: str | None
-    #: ``up`` or ``down``.
-    state: str
-
-    @property
-    def fenced_by_us(self) -> bool:
-        return self.status == "disabled" and is_our_reason(
-            self.disabled_reason
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class Server:
-    """A server as compliance needs it (all projects, admin view)."""
-
-    uuid: str
-    name: str
-    host: str | None
-    node: str | None
-    user_id: str
-    project_id: str
-    status: str
-    task_state: str | None
-    #: The flavor's vcpus, ram (MiB), disk (GiB) and extra specs.
-    vcpus: int
-    ram: int
-    disk: int
-    extra_specs: dict
-
-
-@dataclasses.dataclass(frozen=True)
-class Migration:
-    migration_id: str
-    status: str
-    kind: str
-    source: str | None
-    dest: str | None
 
 
 def _translate(exc: Exception, what: str) -> errors.ClientError:
@@ -154,8 +97,8 @@ class NovaCompute:
         return found[0]
 
     @staticmethod
-    def _state(service) -> ServiceState:
-        return ServiceState(
+    def _state(service) -> rec.ServiceState:
+        return rec.ServiceState(
             host=service.host,
             service_id=service.id,
             status=service.status,
@@ -163,17 +106,17 @@ class NovaCompute:
             state=service.state,
         )
 
-    def service_state(self, host: str) -> ServiceState:
+    def service_state(self, host: str) -> rec.ServiceState:
         return self._state(self._service(host))
 
-    def _update(self, service, what: str, **attrs) -> ServiceState:
+    def _update(self, service, what: str, **attrs) -> rec.ServiceState:
         try:
             updated = self._compute.update_service(service, **attrs)
         except Exception as exc:
             raise _translate(exc, what) from None
         return self._state(updated)
 
-    def fence(self, host: str, event_id: str) -> ServiceState:
+    def fence(self, host: str, event_id: str) -> rec.ServiceState:
         """Disable ``host``'s nova-compute so nothing more lands there.
 
         A service already disabled is left as it is (an operator's reason
@@ -194,7 +137,7 @@ class NovaCompute:
             service,
             "disabling %s" % host,
             status="disabled",
-            disabled_reason=fence_reason(event_id),
+            disabled_reason=rec.fence_reason(event_id),
         )
 
     def unfence(self, host: str) -> bool:
@@ -202,7 +145,7 @@ class NovaCompute:
         service = self._service(host)
         if service.status != "disabled":
             return False
-        if not is_our_reason(service.disabled_reason):
+        if not rec.is_our_reason(service.disabled_reason):
             LOG.info(
                 "Not re-enabling host %(host)s: disabled by someone else "
                 "(%(reason)s)",
@@ -216,9 +159,9 @@ class NovaCompute:
     # -- servers ------------------------------------------------------------
 
     @staticmethod
-    def _server(s) -> Server:
+    def _server(s) -> rec.Server:
         flavor = s.flavor
-        return Server(
+        return rec.Server(
             uuid=s.id,
             name=s.name,
             host=s.compute_host,
@@ -233,7 +176,9 @@ class NovaCompute:
             extra_specs=dict(flavor.extra_specs or {}),
         )
 
-    def servers_on(self, host: str, node: str | None = None) -> list[Server]:
+    def servers_on(
+        self, host: str, node: str | None = None
+    ) -> list[rec.Server]:
         """Every server (all projects) on ``host`` (and ``node``)."""
         query = {"all_projects": True, "compute_host": host}
         if node is not None:
@@ -249,13 +194,13 @@ class NovaCompute:
             if s.host == host and (node is None or s.node == node)
         ]
 
-    def server(self, server_id: str) -> Server:
+    def server(self, server_id: str) -> rec.Server:
         try:
             return self._server(self._compute.get_server(server_id))
         except Exception as exc:
             raise _translate(exc, "reading server %s" % server_id) from None
 
-    def migrations(self, server_id: str) -> list[Migration]:
+    def migrations(self, server_id: str) -> list[rec.Migration]:
         """nova's migration records of the server, newest first."""
         try:
             found = list(self._compute.migrations(instance_uuid=server_id))
@@ -263,7 +208,7 @@ class NovaCompute:
             raise _translate(exc, "reading migrations") from None
         found.sort(key=lambda m: m.created_at or "", reverse=True)
         return [
-            Migration(
+            rec.Migration(
                 migration_id=str(m.id),
                 status=m.status,
                 kind=m.migration_type,
@@ -273,7 +218,7 @@ class NovaCompute:
             for m in found
         ]
 
-    def migration_status(self, server_id: str) -> Migration | None:
+    def migration_status(self, server_id: str) -> rec.Migration | None:
         """The server's newest migration record, or None if it has none."""
         records = self.migrations(server_id)
         return records[0] if records else None
@@ -305,12 +250,12 @@ class NovaCompute:
         ``force`` is never sent (nova refuses it at this microversion).
         """
         body = {"os-migrateLive": {"host": host, "block_migration": "auto"}}
-        self._action(server_id, LIVE, body)
+        self._action(server_id, rec.LIVE, body)
 
     def cold_migrate(self, server_id: str, host: str | None = None) -> None:
         """Start a cold migration; nova's scheduler checks ``host``."""
         body = {"migrate": {"host": host} if host else None}
-        self._action(server_id, COLD, body)
+        self._action(server_id, rec.COLD, body)
 
     def confirm(self, server_id: str) -> None:
         """Confirm a cold migration waiting in VERIFY_RESIZE."""
@@ -321,7 +266,7 @@ class NovaCompute:
 
     def wait_moved(
         self, server_id: str, source: str, kind: str, timeout=None
-    ) -> Server:
+    ) -> rec.Server:
         """Wait until the migration of the server off ``source`` ends.
 
         A cold migration is confirmed here.  Raises MigrationFailed when
@@ -373,7 +318,7 @@ class NovaCompute:
         if self._opts.live_migration:
             try:
                 self.live_migrate(server_id, host)
-                return LIVE, self.wait_moved(server_id, source, LIVE)
+                return rec.LIVE, self.wait_moved(server_id, source, rec.LIVE)
             except (errors.MigrationRefused, errors.MigrationFailed) as exc:
                 # Refused up front (server state, hypervisor) or by the
                 # destination's pre-checks once started.
@@ -381,4 +326,4 @@ class NovaCompute:
                     raise
                 LOG.info("Live migration failed, migrating cold: %s", exc)
         self.cold_migrate(server_id, host)
-        return COLD, self.wait_moved(server_id, source, COLD)
+        return rec.COLD, self.wait_moved(server_id, source, rec.COLD)

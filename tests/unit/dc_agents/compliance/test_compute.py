@@ -8,26 +8,27 @@ from openstack import exceptions as sdk_exc
 
 from dc_agents.compliance import compute
 from dc_agents.compliance import errors
+from dc_agents.compliance import nova_records
 
 
 def test_our_reason_names_acaas_and_the_event():
-    reason = compute.fence_reason("ev-42")
+    reason = nova_records.fence_reason("ev-42")
     assert reason == "ACaaS: untrusted (event ev-42)"
-    assert compute.is_our_reason(reason)
+    assert nova_records.is_our_reason(reason)
 
 
 @pytest.mark.parametrize("reason", [None, "", "disk swap", "acaas: lower"])
 def test_other_reasons_are_not_ours(reason):
-    assert not compute.is_our_reason(reason)
+    assert not nova_records.is_our_reason(reason)
 
 
 def test_fenced_by_us_needs_disabled_and_our_reason():
-    state = compute.ServiceState("h", "1", "disabled", "ACaaS: x", "up")
+    state = nova_records.ServiceState("h", "1", "disabled", "ACaaS: x", "up")
     assert state.fenced_by_us
-    assert not compute.ServiceState(
+    assert not nova_records.ServiceState(
         "h", "1", "enabled", "ACaaS: x", "up"
     ).fenced_by_us
-    assert not compute.ServiceState(
+    assert not nova_records.ServiceState(
         "h", "1", "disabled", "ops", "up"
     ).fenced_by_us
 
