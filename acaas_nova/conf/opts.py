@@ -3,7 +3,16 @@
 import importlib
 
 # Group modules in the order the sample file lists them.
-_GROUP_MODULES = ("acaas", "database", "dcs", "dcc", "compliance", "events")
+_GROUP_MODULES = (
+    "acaas",
+    "database",
+    "dcs",
+    "dcc",
+    "compliance",
+    "events",
+    "nova_client",
+    "placement_client",
+)
 
 
 def list_opts():

@@ -6,6 +6,7 @@ from oslo_config import cfg
 
 from acaas_nova import conf as acaas_conf
 from acaas_nova.conf import database
+from acaas_nova.conf import ksa
 from acaas_nova.conf import opts
 
 
@@ -40,8 +41,12 @@ def test_list_opts_covers_every_registered_group():
 
 
 def test_every_option_has_help():
+    # keystoneauth's own options (auth, session, adapter) carry its help.
+    theirs = {opt.dest for opt in ksa.list_opts("compute")}
     for _group, opt_list in opts.list_opts():
         for opt in opt_list:
+            if opt.dest in theirs:
+                continue
             assert opt.help and len(opt.help) > 10, opt.name
 
 
