@@ -22,7 +22,10 @@ class Occupancy:
         tracked: Iterable,
         free: Mapping[topo_mod.NodeKey, tuple[int, ...]],
     ) -> None:
-        self._free = dict(free)
+        #: Free resources as given (possibly read lazily, per host) ...
+        self._given = free
+        #: ... and as changed by the moves planned so far.
+        self._free: dict = {}
         by_host: dict = {}
         #: Hosts with an occupant that keeps some owners off them.
         self._guarded: set = set()
@@ -81,7 +84,7 @@ class Occupancy:
     def room_after(self, key, size: tuple[int, ...]) -> int | None:
         """Smallest free amount left on ``key`` after adding ``size``;
         None when it does not fit (or the host's free space is unknown)."""
-        free = self._free.get(key)
+        free = self.free(key)
         if free is None or len(free) != len(size):
             return None
         left = [f - s for f, s in zip(free, size, strict=True)]
@@ -129,19 +132,24 @@ class Occupancy:
         """Record that ``inst`` leaves its host for ``destination``."""
         source = inst.host
         self._remove(inst, source)
-        if source in self._free:
+        free = self.free(source)
+        if free is not None:
             self._free[source] = tuple(
-                f + s
-                for f, s in zip(self._free[source], inst.size, strict=True)
+                f + s for f, s in zip(free, inst.size, strict=True)
             )
         self._free[destination] = tuple(
             f - s
-            for f, s in zip(self._free[destination], inst.size, strict=True)
+            for f, s in zip(self.free(destination), inst.size, strict=True)
         )
         self._add(inst, destination)
 
     def free(self, key) -> tuple[int, ...] | None:
-        return self._free.get(key)
+        if key in self._free:
+            return self._free[key]
+        try:
+            return self._given[key]
+        except KeyError:
+            return None
 
 
 def _constrains(inst) -> bool:

@@ -80,22 +80,6 @@ OPTS = [
         help="Seconds before the first retry of a failed move; each further "
         "retry waits twice as long.",
     ),
-    cfg.StrOpt(
-        "migration",
-        default="live",
-        choices=(
-            ("live", "live migration, cold migration when nova refuses it"),
-            ("cold", "cold migration (the server is stopped and restarted)"),
-        ),
-        help="How servers are moved. Never forced: nova's scheduler and "
-        "the ACaaS filter validate every destination.",
-    ),
-    cfg.FloatOpt(
-        "move_timeout",
-        default=900.0,
-        min=10.0,
-        help="Seconds a migration may take before it is counted as failed.",
-    ),
 ]
 
 

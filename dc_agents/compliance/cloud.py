@@ -9,9 +9,10 @@ keystoneauth service credentials.
 """
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Protocol
 
-from acaas_nova import exception
+from dc_agents.compliance import errors
 
 NodeKey = tuple[str, str]
 
@@ -40,17 +41,9 @@ class Server:
         return self.task_state is not None
 
 
-class CloudError(exception.ACaaSException):
-    """nova or placement failed or refused a request."""
-
-    msg_fmt = "%(what)s failed: %(reason)s"
-
-
-class MoveRefused(CloudError):
-    """nova refused this kind of move for this server (e.g. no live
-    migration of this instance); another kind may work."""
-
-    msg_fmt = "%(what)s refused: %(reason)s"
+#: Errors a Cloud raises (one line each): see dc_agents.compliance.errors.
+CloudError = errors.ClientError
+MoveRefused = errors.MigrationRefused
 
 
 class Cloud(Protocol):
@@ -60,15 +53,17 @@ class Cloud(Protocol):
     def server(self, uuid: str) -> Server | None:
         """One server now, or None once it is deleted."""
 
-    def free(self) -> dict[NodeKey, tuple[int, ...]]:
-        """Free (vcpus, memory_mb, disk_gb) per compute node."""
+    def free(self) -> Mapping[NodeKey, tuple[int, ...]]:
+        """Free (vcpus, memory_mb, disk_gb) per compute node (may be read
+        lazily: only the nodes asked for)."""
 
-    def fence(self, host: str, reason: str) -> None:
-        """Disable the host's nova-compute service with ``reason``."""
+    def fence(self, host: str, event_id: str) -> None:
+        """Disable the host's nova-compute service with the reason
+        ``ACaaS: untrusted (event <event_id>)``."""
 
-    def unfence(self, host: str, reason_prefix: str) -> bool:
-        """Enable the service again, only if its disabled reason starts
-        with ``reason_prefix`` (ours); False when it was left alone."""
+    def unfence(self, host: str) -> bool:
+        """Enable the service again, only if its disabled reason is ours;
+        False when it was left alone (an operator disabled it)."""
 
     def migrate(self, uuid: str, host: str | None, live: bool) -> None:
         """Ask nova to move the server, to ``host`` if given (validated by

@@ -194,6 +194,16 @@ class NovaCompute:
             if s.host == host and (node is None or s.node == node)
         ]
 
+    def servers_all(self) -> list[rec.Server]:
+        """Every server of the cloud (all projects), paged by the SDK."""
+        try:
+            return [
+                self._server(s)
+                for s in self._compute.servers(all_projects=True)
+            ]
+        except Exception as exc:
+            raise _translate(exc, "listing all servers") from None
+
     def server(self, server_id: str) -> rec.Server:
         try:
             return self._server(self._compute.get_server(server_id))

@@ -9,7 +9,3 @@ MOVE_FAILED = ("ACAAS-CMP-012", "warning")
 STUCK = ("ACAAS-CMP-013", "error")
 BREAKER_OPEN = ("ACAAS-CMP-020", "critical")
 BAD_REQUIREMENTS = ("ACAAS-CMP-030", "error")
-
-#: Prefix of the disabled reason ACaaS writes on a fenced compute service;
-#: a service disabled with any other reason belongs to an operator.
-FENCE_REASON_PREFIX = "ACaaS:"

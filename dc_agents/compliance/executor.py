@@ -30,6 +30,7 @@ def _utcnow() -> datetime.datetime:
 class Executor:
     def __init__(self, conf, cloud: cloud_mod.Cloud, context) -> None:
         self.opts = conf.compliance
+        self.nova_opts = conf.nova
         self.cloud = cloud
         self.ctx = context
 
@@ -69,7 +70,7 @@ class Executor:
     def reconcile(self) -> list:
         """Settle running moves; returns those still in flight."""
         in_flight = []
-        timeout = datetime.timedelta(seconds=self.opts.move_timeout)
+        timeout = datetime.timedelta(seconds=self.nova_opts.migration_timeout)
         for action in compliance_db.action_list(
             self.ctx, states=["running"], kind="migrate"
         ):
@@ -118,11 +119,11 @@ class Executor:
     # -- starting moves ----------------------------------------------------
 
     def _start(self, action) -> None:
-        live = self.opts.migration == "live"
+        live = self.nova_opts.live_migration
         try:
             self.cloud.migrate(action.subject, action.destination_host, live)
         except cloud_mod.MoveRefused as exc:
-            if not live:
+            if not (live and self.nova_opts.cold_migration_fallback):
                 raise
             LOG.info(
                 "Live migration of %s refused (%s); migrating cold",

@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import time
 
+from acaas_nova import conf as acaas_conf
 from acaas_nova import exception
 from acaas_nova.compliance import occupancy as occ_mod
 from acaas_nova.compliance import planner
@@ -57,6 +58,7 @@ class SweepReport:
 class ComplianceManager:
     def __init__(self, conf, cloud: cloud_mod.Cloud, context) -> None:
         self.conf = conf
+        acaas_conf.register_client_opts(conf)
         self.opts = conf.compliance
         self.cloud = cloud
         self.ctx = context
@@ -98,12 +100,9 @@ class ComplianceManager:
                 "host %s is not trusted: disabling its nova-compute service "
                 "(action %d)" % (host, action.id),
             )
-            reason = "%s untrusted (event %s)" % (
-                events.FENCE_REASON_PREFIX,
-                event if event is not None else "action %d" % action.id,
-            )
+            event_ref = str(event) if event is not None else "a%d" % action.id
             try:
-                self.cloud.fence(host, reason)
+                self.cloud.fence(host, event_ref)
             except cloud_mod.CloudError as exc:
                 eventlog.record(
                     self.ctx, host, events.FENCE_FAILED, exc.message
@@ -116,7 +115,7 @@ class ComplianceManager:
                 self.ctx, "unfence", host, "host %s is trusted again" % host
             )
             try:
-                ours = self.cloud.unfence(host, events.FENCE_REASON_PREFIX)
+                ours = self.cloud.unfence(host)
             except cloud_mod.CloudError as exc:
                 eventlog.record(
                     self.ctx, host, events.FENCE_FAILED, exc.message

@@ -123,6 +123,32 @@ class PlacementTraits:
             raise errors.ProviderNotFound(node=node)
         return found[0]["uuid"]
 
+    def free_of(self, rp_uuid: str) -> tuple[int, int, int]:
+        """Free (VCPU, MEMORY_MB, DISK_GB) of a provider: capacity
+        ((total - reserved) x allocation_ratio) minus usage."""
+        base = "/resource_providers/%s" % rp_uuid
+        inventories = self._call("GET", base + "/inventories")
+        usages = self._call("GET", base + "/usages")
+        for url, response in (
+            ("inventories", inventories),
+            ("usages", usages),
+        ):
+            if response.status_code != 200:
+                raise self._refused("GET", base + "/" + url, response)
+        inv = inventories.json()["inventories"]
+        used = usages.json()["usages"]
+        free = []
+        for rc in ("VCPU", "MEMORY_MB", "DISK_GB"):
+            item = inv.get(rc)
+            if item is None:
+                free.append(0)
+                continue
+            capacity = (item["total"] - item.get("reserved", 0)) * item.get(
+                "allocation_ratio", 1.0
+            )
+            free.append(int(capacity) - int(used.get(rc, 0)))
+        return tuple(free)
+
     def ensure_traits(self, names) -> None:
         """Create the custom traits in ``names`` that do not exist yet."""
         for name in sorted(set(names) - self._known):

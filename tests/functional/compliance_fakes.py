@@ -49,21 +49,23 @@ class RecordingCloud:
             )
         return free
 
-    def fence(self, host, reason):
-        self.services[host] = Service(True, reason)
+    def fence(self, host, event_id):
+        self.services[host] = Service(
+            True, "ACaaS: untrusted (event %s)" % event_id
+        )
 
-    def unfence(self, host, reason_prefix):
+    def unfence(self, host):
         svc = self.services[host]
-        if svc.disabled and (svc.reason or "").startswith(reason_prefix):
+        if svc.disabled and (svc.reason or "").startswith("ACaaS:"):
             self.services[host] = Service()
             return True
         return not svc.disabled
 
     def migrate(self, uuid, host, live):
         if live and self.refuse_live:
-            raise cloud_mod.MoveRefused(what="live migration", reason="no")
+            raise cloud_mod.MoveRefused(kind="live", server=uuid, reason="no")
         if self.fail_migrations:
-            raise cloud_mod.CloudError(what="migration", reason="HTTP 500")
+            raise cloud_mod.CloudError(service="nova", reason="HTTP 500")
         self.migrations.append((uuid, host, live))
         self.set_busy(uuid, "migrating")
 
