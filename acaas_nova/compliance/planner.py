@@ -233,26 +233,31 @@ class _Candidates:
         self._heaps: dict = {}
         self._failing: dict = {}
 
-    def _heap(self, matcher, domain):
+    def _heap(self, matcher, domain, source=None):
         key = (id(matcher), domain)
         heap = self._heaps.get(key)
         if heap is None:
-            heap, failing = [], 0
+            heap, failing, example = [], 0, None
             for host in self._by_domain.get(domain, ()):
                 if not matcher.passes(host):
                     failing += 1
+                    if example is None and host != source:
+                        why = (
+                            matcher.node_reason(host) or "attestation expired"
+                        )
+                        example = "%s: %s" % (host[0], why)
                     continue
                 free = self._occupancy.free(host)
                 if free:
                     heap.append((-min(free), host))
             heapq.heapify(heap)
             self._heaps[key] = heap
-            self._failing[key] = failing
+            self._failing[key] = (failing, example)
         return heap, self._failing[key]
 
     def pick(self, matcher, domain, inst):
         """The qualifying host with the most room, or (None, why)."""
-        heap, failing = self._heap(matcher, domain)
+        heap, (failing, example) = self._heap(matcher, domain, inst.host)
         occupancy = self._occupancy
         skipped = []
         found = None
@@ -286,9 +291,12 @@ class _Candidates:
         counts["requirements"] = failing
         if not any(counts.values()):
             return None, "no other host"
-        return None, "no host qualifies (%s)" % ", ".join(
+        why = "no host qualifies (%s)" % ", ".join(
             "%d fail %s" % (n, what) for what, n in sorted(counts.items()) if n
         )
+        if example:
+            why += "; e.g. %s" % example
+        return None, why
 
     def take(self, inst, host) -> None:
         self._occupancy.move(inst, host)

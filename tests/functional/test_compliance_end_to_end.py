@@ -1,0 +1,130 @@
+"""The compliance manager against nova's in-process cloud, end to end.
+
+Real parts: nova's API, conductor, scheduler (with our filter and weigher)
+and fake-driver computes, placement, our database; DC-S's clients reach
+nova and placement over HTTP (tests/functional/compliance_cloud.py).  The
+cloud: host1, host2 in uk-a; host3 in uk-b (backups uk-a, then fr-a);
+host4 in fr-a; host5 in em-us (emergency).
+"""
+
+import time
+
+from acaas_nova.db import compliance as compliance_db
+from dc_agents.compliance import manager as manager_mod
+from dc_agents.compliance import nova_cloud
+from tests.functional import compliance_cloud
+
+DEADLINE = 90.0
+
+
+class ComplianceEndToEndTestCase(compliance_cloud.ComplianceCloudTestCase):
+    def setUp(self):
+        super().setUp()
+        self.dcs_conf.set_override("retry_backoff", 0, group="compliance")
+        self.dcs_conf.set_override(
+            "max_untrusted_fraction", 0.5, group="compliance"
+        )
+        self.cloud = nova_cloud.NovaCloud(self.nova, self.traits)
+        self.manager = manager_mod.ComplianceManager(
+            self.dcs_conf, self.cloud, self.ctx
+        )
+
+    def _pinned(self, host):
+        server = self.boot(api=self.admin_api, host=host)
+        self.assertEqual(host, self.host_of(server))
+        return server
+
+    def _sweep_until(self, done, what):
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            self.manager.sweep()
+            if done():
+                return
+            if time.monotonic() > deadline:
+                self.fail(
+                    "%s not reached within %ds; actions: %s"
+                    % (what, DEADLINE, compliance_db.action_list(self.ctx))
+                )
+            time.sleep(0.2)
+
+    def _emptied(self, host):
+        """The host has no server left and every move is settled."""
+
+        def check():
+            open_moves = compliance_db.action_list(
+                self.ctx, states=["pending", "running"], kind="migrate"
+            )
+            return not open_moves and not self.nova.servers_on(host)
+
+        return check
+
+    def _service(self, host):
+        return self.nova.service_state(host)
+
+    def test_untrusted_host_is_fenced_emptied_in_its_domain_and_given_back(
+        self,
+    ):
+        servers = [self._pinned("host1") for _ in range(2)]
+        # One server from before acaas-nova was enabled: no record of it.
+        self.restart_scheduler(acaas_enabled=False)
+        servers.append(self._pinned("host1"))
+        self.restart_scheduler(acaas_enabled=True)
+        start = time.monotonic()
+        self.set_trust("host1", "untrusted")
+        self._sweep_until(self._emptied("host1"), "host1 emptied")
+        elapsed = time.monotonic() - start
+        print("untrusted -> last server off host1: %.1f s" % elapsed)
+        for server in servers:
+            self.assertEqual("host2", self.host_of(server))
+        state = self._service("host1")
+        self.assertEqual("disabled", state.status)
+        self.assertTrue(state.disabled_reason.startswith("ACaaS: untrusted"))
+        moves = compliance_db.action_list(self.ctx, kind="migrate")
+        self.assertEqual({"done"}, {a.state for a in moves})
+        self.assertEqual({"same-domain"}, {a.tier for a in moves})
+        # Trusted again: the service comes back; nothing moves back.
+        self.set_trust("host1", "trusted")
+        self.manager.sweep()
+        self.assertEqual("enabled", self._service("host1").status)
+        self.assertEqual([], self.nova.servers_on("host1"))
+
+    def test_a_domain_with_no_other_host_overflows_to_its_backup(self):
+        server = self._pinned("host3")
+        self.set_trust("host3", "untrusted")
+        self._sweep_until(self._emptied("host3"), "host3 emptied")
+        self.assertIn(self.host_of(server), ("host1", "host2"))
+        (move,) = compliance_db.action_list(self.ctx, kind="migrate")
+        self.assertEqual(("done", "backup"), (move.state, move.tier))
+
+    def test_a_server_nothing_qualifies_for_stays_and_is_reported(self):
+        # Only host2 satisfies "silver"; uk-a has no backup domain.
+        server = self.boot(api=self.alice, hints={"acaas:whitelist": "silver"})
+        self.assertEqual("host2", self.host_of(server))
+        self.set_trust("host2", "untrusted")
+        self.manager.sweep()
+        self.assertEqual("host2", self.host_of(server))
+        (stuck,) = compliance_db.action_list(self.ctx, states=["stuck"])
+        self.assertEqual(server["id"], stuck.subject)
+        self.assertIn("white-list silver", stuck.error)
+        self.assertEqual("disabled", self._service("host2").status)
+
+    def test_breaker_fences_many_hosts_and_moves_nothing_until_resume(self):
+        server = self._pinned("host1")
+        for host in ("host1", "host2", "host3"):  # 60% at once
+            self.set_trust(host, "untrusted")
+        report = self.manager.sweep()
+        self.assertTrue(report.breaker_open)
+        self.assertEqual(["host1", "host2", "host3"], report.fenced)
+        self.assertEqual("host1", self.host_of(server))
+        self.assertEqual(
+            [], compliance_db.action_list(self.ctx, kind="migrate")
+        )
+        compliance_db.flag_set(
+            self.ctx, compliance_db.BREAKER, compliance_db.BREAKER_CLOSED
+        )
+        # uk-a is all untrusted and has no backups: the server is stuck,
+        # reported, and stays (nothing is moved to a failing host).
+        self.manager.sweep()
+        self.assertEqual("host1", self.host_of(server))
+        stuck = compliance_db.action_list(self.ctx, states=["stuck"])
+        self.assertEqual([server["id"]], [a.subject for a in stuck])
