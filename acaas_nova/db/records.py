@@ -75,6 +75,9 @@ class Node:
     ek_fingerprint: str | None = None
     registered_at: datetime.datetime | None = None
     last_failure: str | None = None
+    #: Why the stored row could not be read (the scheduler rejects the
+    #: node with this reason); None: it could.
+    defect: str | None = None
 
     @property
     def ident(self) -> str:
@@ -123,6 +126,8 @@ class InstanceTrust:
     exclusive: bool = False
     rcot_virtual: str | None = None
     rcot_application: str | None = None
+    #: Why the stored row could not be read (None: it could).
+    defect: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,3 +153,6 @@ class SchedulingSnapshot:
     locations: frozenset[str]
     distances: dict[tuple[str, str], int]
     taken_at: datetime.datetime
+    #: Instance trust records that constrain their neighbours (exclusions,
+    #: exclusive), for the scheduler's in-memory isolation look-up.
+    instance_constraints: tuple[InstanceTrust, ...] = ()

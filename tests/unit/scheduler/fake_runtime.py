@@ -29,7 +29,7 @@ class FakeRuntime:
     def policy(self):
         return self._policy
 
-    def constraints(self, user_id, project_id):
+    def constraints(self, topology, user_id, project_id):
         if self.fail_with:
             raise self.fail_with
         return list(self._constraints)
