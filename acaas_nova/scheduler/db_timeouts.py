@@ -53,10 +53,10 @@ def engine_overrides(conf, url: str) -> dict[str, object]:
         # No start-up connection test with retries: fail now, retry on
         # the next request.
         "max_retries": 0,
-        # Give a pooled connection back quickly rather than queue behind
-        # a stalled one.
-        "pool_timeout": timeout,
     }
+    if not url.startswith("sqlite"):
+        # Wait for a pooled connection no longer than for the database.
+        overrides["pool_timeout"] = timeout
     if params:
         overrides["connection_parameters"] = params
     return overrides

@@ -162,13 +162,15 @@ class Runtime:
 _RUNTIMES: dict[int, Runtime] = {}
 _RUNTIMES_LOCK = threading.Lock()
 _LIVE: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
+# Not _RUNTIMES_LOCK: get() holds that one while a Runtime is created.
+_LIVE_LOCK = threading.Lock()
 _ATEXIT_REGISTERED = False
 
 
 def _track(runtime: Runtime) -> None:
     """Flush this runtime's queue when the process ends normally."""
     global _ATEXIT_REGISTERED
-    with _RUNTIMES_LOCK:
+    with _LIVE_LOCK:
         _LIVE.add(runtime)
         if not _ATEXIT_REGISTERED:
             atexit.register(_stop_all)
@@ -176,7 +178,9 @@ def _track(runtime: Runtime) -> None:
 
 
 def _stop_all() -> None:
-    for runtime in list(_LIVE):
+    with _LIVE_LOCK:
+        runtimes = list(_LIVE)
+    for runtime in runtimes:
         runtime.stop()
 
 
