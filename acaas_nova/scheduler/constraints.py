@@ -2,18 +2,30 @@
 
 Each snapshot carries the instance trust records that constrain their
 neighbours (exclusions, exclusive).  :class:`ConstraintIndex` indexes them
-by excluded user, excluded project and exclusive project, so one request's
-look-up costs a few dictionary reads, not a database query.  Records the
-scheduler wrote after the snapshot was read (still queued, or written
-since) are merged in by :meth:`ConstraintIndex.candidates`, so isolation is
-never weakened by the write-behind delay.  Pure: standard library and our
+so that one request's look-up costs a few dictionary reads, never a
+database query and never a walk over every record:
+
+* exclusions are indexed by the excluded user and project, and
+  :meth:`ConstraintIndex.candidates` returns only the records naming the
+  requester (plus unreadable ones, which exclude everyone);
+* exclusive instances are kept as ``instance uuid -> project``
+  (:attr:`ConstraintIndex.exclusive`), checked per instance on the
+  candidate hosts instead of being listed for every request.
+
+The scheduler's own newer records (still queued, or written after the
+snapshot was read) live in a second index, the recorder's overlay, which
+is read the same way, so isolation is never weakened by the write-behind
+delay.  The overlay is changed by one writer at a time and read without a
+lock: every change replaces the small inner dictionaries rather than
+mutating one a reader may be iterating.  Pure: standard library and our
 records only.
 """
 
 from collections.abc import Iterable
-from collections.abc import Mapping
 
 from acaas_nova.db import records
+
+_Bucket = dict[str, records.InstanceTrust]
 
 
 def constrains(rec: records.InstanceTrust) -> bool:
@@ -27,46 +39,74 @@ def constrains(rec: records.InstanceTrust) -> bool:
 
 
 class ConstraintIndex:
-    """Constraining records of one snapshot, indexed for the look-up."""
+    """Constraining records, indexed for the per-request look-up."""
 
     def __init__(self, recs: Iterable[records.InstanceTrust] = ()) -> None:
-        self._by_user: dict[str, list[records.InstanceTrust]] = {}
-        self._by_project: dict[str, list[records.InstanceTrust]] = {}
-        self._exclusive: dict[str, list[records.InstanceTrust]] = {}
-        self._defective: list[records.InstanceTrust] = []
-        self.size = 0
+        self._records: _Bucket = {}
+        self._by_user: dict[str, _Bucket] = {}
+        self._by_project: dict[str, _Bucket] = {}
+        self._defective: _Bucket = {}
+        #: uuid -> project of exclusive instances.
+        self.exclusive: dict[str, str] = {}
         for rec in recs:
-            self.size += 1
-            if rec.defect:
-                self._defective.append(rec)
-                continue
-            for user in rec.exclude_users:
-                self._by_user.setdefault(user, []).append(rec)
-            for project in rec.exclude_projects:
-                self._by_project.setdefault(project, []).append(rec)
-            if rec.exclusive:
-                self._exclusive.setdefault(rec.project_id, []).append(rec)
+            self.add(rec)
+
+    @property
+    def size(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, uuid: str) -> bool:
+        return uuid in self._records
+
+    def add(self, rec: records.InstanceTrust) -> None:
+        """Index ``rec`` (replacing an older record of its instance)."""
+        uuid = rec.instance_uuid
+        if uuid in self._records:
+            self.remove(uuid)
+        if not constrains(rec):
+            return
+        self._records[uuid] = rec
+        if rec.defect:
+            self._defective = {**self._defective, uuid: rec}
+            return
+        for user in rec.exclude_users:
+            self._by_user[user] = {**self._by_user.get(user, {}), uuid: rec}
+        for project in rec.exclude_projects:
+            self._by_project[project] = {
+                **self._by_project.get(project, {}),
+                uuid: rec,
+            }
+        if rec.exclusive:
+            self.exclusive[uuid] = rec.project_id
+
+    def remove(self, uuid: str) -> None:
+        rec = self._records.pop(uuid, None)
+        if rec is None:
+            return
+        self.exclusive.pop(uuid, None)
+        if uuid in self._defective:
+            self._defective = {
+                u: r for u, r in self._defective.items() if u != uuid
+            }
+        for index, keys in (
+            (self._by_user, rec.exclude_users),
+            (self._by_project, rec.exclude_projects),
+        ):
+            for key in keys:
+                left = {
+                    u: r for u, r in index.get(key, {}).items() if u != uuid
+                }
+                if left:
+                    index[key] = left
+                else:
+                    index.pop(key, None)
 
     def candidates(
-        self,
-        user_id: str,
-        project_id: str,
-        overlay: Mapping[str, records.InstanceTrust] | None = None,
+        self, user_id: str, project_id: str
     ) -> list[records.InstanceTrust]:
-        """A superset of the records that exclude this requester.
-
-        :param overlay: newer records by instance uuid (the scheduler's
-            own, not yet in this snapshot); they replace loaded ones.
-        """
+        """Records whose exclusions may name this requester (a superset)."""
         found: list[records.InstanceTrust] = []
-        found.extend(self._by_user.get(user_id, ()))
-        found.extend(self._by_project.get(project_id, ()))
-        for project, recs in self._exclusive.items():
-            if project != project_id:
-                found.extend(recs)
-        found.extend(self._defective)
-        if not overlay:
-            return found
-        merged = [r for r in found if r.instance_uuid not in overlay]
-        merged.extend(r for r in overlay.values() if constrains(r))
-        return merged
+        found.extend(self._by_user.get(user_id, {}).values())
+        found.extend(self._by_project.get(project_id, {}).values())
+        found.extend(self._defective.values())
+        return found

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 from acaas_nova.db import records
@@ -99,7 +100,15 @@ class RequestMatcher:
         now: float,
         requester: Requester | None = None,
         blockers: Mapping[str, str] | None = None,
+        exclusive: Sequence[Mapping[str, str]] = (),
     ) -> None:
+        """
+        :param blockers: uuid -> reason of instances that exclude the
+            requester (from :func:`blocking_instances`).
+        :param exclusive: maps of uuid -> project of exclusive instances
+            (the snapshot's and the scheduler's newer ones); an instance
+            listed there blocks requesters of other projects.
+        """
         self.reqs = reqs
         self.topology = topology
         self.policy = policy
@@ -107,10 +116,13 @@ class RequestMatcher:
         self.cutoff = now - policy.attestation_ttl
         self.requester = requester
         self.blockers = dict(blockers or {})
+        self._exclusive = [m for m in exclusive if m]
         self.wants_owners = bool(
             reqs.exclude_users or reqs.exclude_projects or reqs.exclusive
         )
-        self.checks_occupants = self.wants_owners or bool(self.blockers)
+        self.checks_occupants = (
+            self.wants_owners or bool(self.blockers) or bool(self._exclusive)
+        )
         lacking = lacking_needs(reqs)
         #: Hosts acaas-nova has no record of pass (attestation not
         #: required and the request needs nothing they lack).
@@ -244,6 +256,19 @@ class RequestMatcher:
                 )
         return None
 
+    def _exclusive_reason(self, uuids: Collection[str]) -> str | None:
+        mine = self.requester.project_id if self.requester else None
+        own = self.requester.instance_uuid if self.requester else None
+        for owners in self._exclusive:
+            for uuid in uuids:
+                project = owners.get(uuid)
+                if project is not None and project != mine and uuid != own:
+                    return "instance %s on host is exclusive to project %s" % (
+                        uuid,
+                        project,
+                    )
+        return None
+
     def occupant_reason(
         self,
         uuids: Collection[str],
@@ -263,6 +288,10 @@ class RequestMatcher:
             hit = self.blockers.keys() & uuids
             if hit:
                 return self.blockers[min(hit)]
+        if self._exclusive:
+            reason = self._exclusive_reason(uuids)
+            if reason:
+                return reason
         if not self.wants_owners:
             return None
         if unknown is not None:

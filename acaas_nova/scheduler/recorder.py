@@ -23,9 +23,11 @@ on every request's path; :class:`TrustRecorder` takes it off:
   what is queued before the process ends.
 
 Readers that must see a record before it reaches the database (the
-isolation look-up of the next request) use :meth:`TrustRecorder.recent`:
-every queued record plus those written less than ``keep`` seconds before
-the newest snapshot load started.
+isolation look-up of the next request) read :attr:`TrustRecorder.overlay`,
+a :class:`~acaas_nova.scheduler.constraints.ConstraintIndex` of every
+queued constraining record plus those written less than
+:data:`KEEP_AFTER_LOAD` seconds before the newest snapshot load started
+(older ones are in that snapshot).
 """
 
 import logging
@@ -35,6 +37,7 @@ from collections.abc import Callable
 
 from acaas_nova import exception
 from acaas_nova.db import records
+from acaas_nova.scheduler import constraints
 
 LOG = logging.getLogger(__name__)
 
@@ -71,6 +74,9 @@ class TrustRecorder:
         self._pending: dict[str, records.InstanceTrust] = {}
         # uuid -> (record, monotonic time it was written)
         self._written: dict[str, tuple[records.InstanceTrust, float]] = {}
+        #: Constraining records not yet in a snapshot; changed under
+        #: the lock, read without it (see constraints.py).
+        self.overlay = constraints.ConstraintIndex()
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._failing = False
@@ -102,6 +108,7 @@ class TrustRecorder:
                 )
             if not full:
                 self._pending[record.instance_uuid] = record
+                self.overlay.add(record)
                 self.stats["queued"] += 1
                 self._ensure_thread()
                 if len(self._pending) >= self.batch_size:
@@ -127,6 +134,7 @@ class TrustRecorder:
             self.stats["sync_writes"] += 1
             self.stats["written"] += 1
             self._written[record.instance_uuid] = (record, self._clock())
+            self.overlay.add(record)
 
     def recent(self) -> dict[str, records.InstanceTrust]:
         """Queued records and recently written ones, by instance uuid."""
@@ -147,6 +155,8 @@ class TrustRecorder:
                 u for u, (_, at) in self._written.items() if at < horizon
             ]:
                 del self._written[uuid]
+                if uuid not in self._pending:
+                    self.overlay.remove(uuid)
 
     def pending_count(self) -> int:
         with self._lock:

@@ -142,6 +142,7 @@ def prepare(
         time.time(),
         requester,
         blockers,
+        runtime.exclusive_owners(topology),
     )
     return Prepared(matcher)
 

@@ -128,10 +128,23 @@ class Runtime:
         """The isolation look-up: records that may exclude this requester.
 
         From memory: the snapshot's constraining records with this
-        process's queued and recently written ones merged in.
+        process's queued and recently written ones merged in (a newer
+        record of the same instance wins).
         """
-        return topology.constraints.candidates(
-            user_id, project_id, self.recorder.recent()
+        overlay = self.recorder.overlay
+        found = [
+            r
+            for r in topology.constraints.candidates(user_id, project_id)
+            if r.instance_uuid not in overlay
+        ]
+        found.extend(overlay.candidates(user_id, project_id))
+        return found
+
+    def exclusive_owners(self, topology: topo_mod.Topology) -> tuple:
+        """uuid -> project maps of exclusive instances (snapshot, newer)."""
+        return (
+            topology.constraints.exclusive,
+            self.recorder.overlay.exclusive,
         )
 
     def stored_spec(self, project_id: str, user_id: str | None):

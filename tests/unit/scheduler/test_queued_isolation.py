@@ -35,6 +35,7 @@ class QueuedRuntime(FakeRuntime):
         self.written.extend(batch)
 
     constraints = runtime.Runtime.constraints
+    exclusive_owners = runtime.Runtime.exclusive_owners
     record = runtime.Runtime.record
 
 
@@ -78,3 +79,31 @@ def test_two_quick_boots_with_mutual_exclusion_do_not_share_a_host():
     rt.release.set()
     assert rt.recorder.stop(10) == 0
     assert {r.instance_uuid for r in rt.written} == {uuids.a1, uuids.b1}
+
+
+def test_queued_exclusive_instance_keeps_other_projects_away():
+    rt = QueuedRuntime()
+    flt = acaas_filter.ACaaSFilter(runtime=rt)
+    hint = {"acaas:isolation": "exclusive", "acaas:location": "UK"}
+    first = boot(
+        rt,
+        flt,
+        "alice",
+        "pa",
+        uuids.ax,
+        hint,
+        [fakes.FakeHostState("h-uk-a", "h-uk-a", {})],
+    )
+    assert first == ["h-uk-a"]
+    hosts = [
+        fakes.FakeHostState(
+            "h-uk-a", "h-uk-a", {}, instances=[objects.Instance(uuid=uuids.ax)]
+        ),
+        fakes.FakeHostState("h-uk-b", "h-uk-b", {}),
+    ]
+    assert boot(rt, flt, "bob", "pb", uuids.bx, {}, hosts) == ["h-uk-b"]
+    # Alice's project may still join.
+    got = boot(rt, flt, "carol", "pa", uuids.cx, {}, hosts)
+    assert got == ["h-uk-a", "h-uk-b"]
+    rt.release.set()
+    assert rt.recorder.stop(10) == 0
