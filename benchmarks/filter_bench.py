@@ -188,12 +188,19 @@ def build_requests(count: int, rng: random.Random) -> list:
     return specs
 
 
+# CPU time of this process for the scheduling paths: the machine running
+# the benchmark may be busy with other work, which wall-clock time would
+# charge to whichever filter ran at the wrong moment.  The write path waits
+# on I/O and is timed by the wall clock.
+cpu = time.process_time
+
+
 def time_filter(handler, flt, states, specs) -> tuple[float, list]:
     passed = []
-    start = time.perf_counter()
+    start = cpu()
     for spec in specs:
         passed.append(handler.get_filtered_objects([flt], states, spec))
-    return time.perf_counter() - start, passed
+    return cpu() - start, passed
 
 
 def run(n_hosts: int, n_requests: int, workdir: str) -> str:
@@ -240,11 +247,11 @@ def run(n_hosts: int, n_requests: int, workdir: str) -> str:
     filter_s = weigh_s = 0.0
     passed_total = 0
     for spec in specs:
-        t0 = time.perf_counter()
+        t0 = cpu()
         passed = handler.get_filtered_objects([acaas], states, spec)
-        t1 = time.perf_counter()
+        t1 = cpu()
         weight_handler.get_weighed_objects([weigher], passed, spec)
-        t2 = time.perf_counter()
+        t2 = cpu()
         filter_s += t1 - t0
         weigh_s += t2 - t1
         passed_total += len(passed)
@@ -274,11 +281,11 @@ def run(n_hosts: int, n_requests: int, workdir: str) -> str:
     # Fixed cost: the same requests over one host (each a new instance).
     one_host = states[:1]
     fixed_specs = build_requests(n_requests, random.Random(n_hosts + 1))
-    t0 = time.perf_counter()
+    t0 = cpu()
     for spec in fixed_specs:
         passed = handler.get_filtered_objects([acaas], one_host, spec)
         weight_handler.get_weighed_objects([weigher], passed or [], spec)
-    fixed_s = (time.perf_counter() - t0) / n_requests
+    fixed_s = (cpu() - t0) / n_requests
     rt.stop()
 
     per = 1e6 / (n_hosts * n_requests)
