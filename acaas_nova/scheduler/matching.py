@@ -260,7 +260,8 @@ class RequestMatcher:
         mine = self.requester.project_id if self.requester else None
         own = self.requester.instance_uuid if self.requester else None
         for owners in self._exclusive:
-            for uuid in uuids:
+            # A C-level intersection: this runs for every candidate host.
+            for uuid in sorted(owners.keys() & uuids):
                 project = owners.get(uuid)
                 if project is not None and project != mine and uuid != own:
                     return "instance %s on host is exclusive to project %s" % (
