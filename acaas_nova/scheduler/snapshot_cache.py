@@ -10,6 +10,10 @@ load has already taken longer gives up at once), requests are never
 serialised behind each other, at most one load is ever in flight, and the
 first load that succeeds after the database is back serves everyone again.
 A failed or timed-out load caches nothing: callers fail closed.
+
+A load still in flight after :data:`ABANDON_AFTER` timeouts (a driver with
+no read timeout, talking to a peer that vanished) is abandoned: the next
+request starts a fresh one, and the old one's late result is dropped.
 """
 
 import logging
@@ -22,6 +26,9 @@ from acaas_nova.db import records
 from acaas_nova.scheduler import topology as topo_mod
 
 LOG = logging.getLogger(__name__)
+
+#: A load older than this many timeouts is abandoned for a fresh one.
+ABANDON_AFTER = 10
 
 
 class _Load:
@@ -85,6 +92,17 @@ class SnapshotCache:
             if fresh is not None:
                 return fresh
             flight = self._inflight
+            if (
+                flight is not None
+                and self._timeout is not None
+                and self._clock() - flight.started
+                > ABANDON_AFTER * self._timeout()
+            ):
+                LOG.error(
+                    "ACaaS snapshot load stuck for %.0fs; starting a new one",
+                    self._clock() - flight.started,
+                )
+                flight = None
             starter = flight is None
             if starter:
                 flight = self._inflight = _Load(self._clock())
@@ -132,9 +150,10 @@ class SnapshotCache:
                 len(topo.domains),
             )
         with self._lock:
-            if flight.topology is not None:
-                self._current = (flight.started, flight.topology)
-            self._inflight = None
+            if self._inflight is flight:
+                if flight.topology is not None:
+                    self._current = (flight.started, flight.topology)
+                self._inflight = None
         flight.done.set()
         if flight.topology is not None and self._on_loaded is not None:
             self._on_loaded(flight.started)

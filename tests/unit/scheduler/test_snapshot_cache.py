@@ -133,3 +133,29 @@ def test_on_loaded_gets_the_load_start():
     )
     cache.topology()
     assert seen == [42.0]
+
+
+def test_a_load_stuck_for_ever_is_abandoned_for_a_fresh_one():
+    stuck = HeldLoader()
+    clock = Clock()
+    loads = [stuck, snapshots.snapshot]
+    cache = snapshot_cache.SnapshotCache(
+        lambda: loads.pop(0)(), lambda: 5.0, clock, timeout=lambda: 1.0
+    )
+    done = threading.Event()
+
+    def first():
+        try:
+            cache.topology()
+        except exception.DBError:
+            done.set()
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert stuck.entered.wait(DEADLINE)
+    assert done.wait(DEADLINE)  # gave up after its 1 s
+    clock.now = 1.0 + snapshot_cache.ABANDON_AFTER * 1.0
+    assert cache.topology().nodes  # a fresh load, not the stuck one
+    assert cache.loads_started == 2
+    stuck.release.set()  # its late result is dropped
+    t.join(DEADLINE)
