@@ -10,9 +10,12 @@ Enable in nova.conf::
 
 The decision is made by the pure :mod:`acaas_nova.scheduler.matching`; this
 class only adapts nova's objects.  Per request (per instance of a
-multi-create) it reads the cached snapshot, runs one isolation look-up and
-records the instance's requirements; per host it does dictionary look-ups
-and no I/O.
+multi-create) it reads the cached snapshot, runs one in-memory isolation
+look-up and queues the instance's trust record for the background writer
+(see :mod:`acaas_nova.scheduler.recorder`); per host it does dictionary
+look-ups and no I/O.  A host acaas-nova has no record of passes only when
+attestation is not required and the request needs nothing it lacks
+(:func:`acaas_nova.scheduler.matching.lacking_needs`).
 
 ``RUN_ON_REBUILD = True``: a rebuild with a new image puts new software on
 the host, so the host must still be trusted and still meet the instance's
