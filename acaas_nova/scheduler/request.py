@@ -4,8 +4,8 @@ Done once per request (per instance of a multi-create), never per host:
 read the snapshot (cached by age), resolve the ``acaas:`` requirements of
 the hints, the flavor and a referenced stored specification, run the
 in-memory isolation look-up, and queue the instance's trust record so that
-later requests honour its requirements symmetrically.  The RequestSpec is only read through
-its attributes; nothing from nova is imported here.
+later requests honour its requirements symmetrically.  The RequestSpec is
+only read through its attributes; nothing from nova is imported here.
 """
 
 import dataclasses
