@@ -18,7 +18,11 @@ OPTS = [
         "attestation succeeded and is younger than attestation_ttl. "
         "Nodes that are unknown, untrusted, stale, or that acaas-nova has "
         "no record of receive no instance (fail closed). Disable only in "
-        "test clouds without DC-S.",
+        "test clouds without DC-S: then trust is not checked, and a "
+        "compute node acaas-nova has no record of (or one in no physical "
+        "domain) still receives instances whose requests ask for no "
+        "location, white-list or capability, so enabling the filter in an "
+        "existing cloud does not stop scheduling.",
     ),
     cfg.IntOpt(
         "attestation_ttl",
@@ -48,6 +52,44 @@ OPTS = [
         "resource weighers, whose multipliers default to 1.0. With no "
         "location requested and no move, every host weighs the same and "
         "nova's own weighers decide alone.",
+    ),
+    cfg.IntOpt(
+        "db_timeout",
+        default=5,
+        min=1,
+        help="Seconds nova-scheduler waits for the ACaaS database: the "
+        "connect, read and write timeouts of the driver (statement_timeout "
+        "on PostgreSQL, the busy timeout on SQLite) and the longest a "
+        "request waits for a snapshot load. oslo.db's start-up connection "
+        "retries are disabled in the scheduler. A database that is down or "
+        "stalled makes each request fail (no host passes) within this "
+        "time, with one error logged per request; scheduling resumes by "
+        "itself when the database answers again.",
+    ),
+    cfg.IntOpt(
+        "record_queue_size",
+        default=10000,
+        min=1,
+        help="Instance trust records the scheduler keeps queued for the "
+        "background writer. When the queue is full (the database is down "
+        "or much slower than scheduling) a request writes its own record "
+        "synchronously, and is refused if that write fails too.",
+    ),
+    cfg.FloatOpt(
+        "record_flush_interval",
+        default=0.2,
+        min=0.01,
+        help="Seconds between flushes of the scheduler's queued instance "
+        "trust records (one transaction per flush). Other scheduler "
+        "processes see a record at most this long plus snapshot_max_age "
+        "after it was queued; this process sees it at once.",
+    ),
+    cfg.IntOpt(
+        "record_batch_size",
+        default=500,
+        min=1,
+        help="Queued instance trust records that trigger a flush before "
+        "record_flush_interval, and the most written in one statement.",
     ),
 ]
 

@@ -23,16 +23,20 @@ _configured_url = None
 _NOT_FACADE_OPTS = {"state_path", "backend", "use_db_reconnect"}
 
 
-def configure(conf, force=False):
+def configure(conf, force=False, overrides=None):
     """Bind the facade to ``[acaas_database]`` of ``conf``.
 
-    Safe to call repeatedly and from several threads; a new URL (tests,
-    ``force``) replaces the previous engine.
+    Safe to call repeatedly and from several threads; a new URL or new
+    ``overrides`` (tests, ``force``) replace the previous engine.
+
+    :param overrides: enginefacade options that win over the configured
+        ones (nova-scheduler's timeouts, see scheduler/db_timeouts.py).
     """
     global _configured_url
     url = database_conf.connection_url(conf)
+    key = (url, tuple(sorted((overrides or {}).items())))
     with _LOCK:
-        if url == _configured_url and not force:
+        if key == _configured_url and not force:
             return
         if url.startswith("sqlite:///"):
             os.makedirs(
@@ -46,10 +50,11 @@ def configure(conf, force=False):
         opts["connection"] = url
         # SQLite enforces foreign keys only when asked to.
         opts["sqlite_fk"] = True
+        opts.update(overrides or {})
         new = enginefacade.transaction_context()
         new.configure(**opts)
         context_manager.patch_factory(new)
-        _configured_url = url
+        _configured_url = key
 
 
 def dispose():

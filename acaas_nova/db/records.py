@@ -75,6 +75,9 @@ class Node:
     ek_fingerprint: str | None = None
     registered_at: datetime.datetime | None = None
     last_failure: str | None = None
+    #: Why the stored row could not be read (the scheduler rejects the
+    #: node with this reason); None: it could.
+    defect: str | None = None
 
     @property
     def ident(self) -> str:
@@ -125,6 +128,8 @@ class InstanceTrust:
     rcot_application: str | None = None
     #: Effective requirements (acaas_nova.compliance.stored JSON).
     requirements: str | None = None
+    #: Why the stored row could not be read (None: it could).
+    defect: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +155,9 @@ class SchedulingSnapshot:
     locations: frozenset[str]
     distances: dict[tuple[str, str], int]
     taken_at: datetime.datetime
+    #: Instance trust records that constrain their neighbours (exclusions,
+    #: exclusive), for the scheduler's in-memory isolation look-up.
+    instance_constraints: tuple[InstanceTrust, ...] = ()
 
 
 ACTION_KINDS = ("fence", "unfence", "migrate")

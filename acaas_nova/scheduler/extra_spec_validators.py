@@ -39,7 +39,7 @@ EXTRA_SPEC_VALIDATORS = [
             "With acaas:location: also accept locations within this "
             "distance of one of them."
         ),
-        value={"type": int, "min": 0},
+        value={"type": int, "min": 0, "max": 999999},
     ),
     _names(
         "whitelist",

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 from acaas_nova.db import records
@@ -39,6 +40,25 @@ class Requester:
     instance_uuid: str | None = None
 
 
+def lacking_needs(reqs: reqs_mod.Requirements) -> str | None:
+    """What a request needs that a node with no ACaaS facts cannot offer.
+
+    A node acaas-nova has no record of (or one in no physical domain) has
+    no location, no white-list, no capability.  None: the request asks for
+    none of those, so such a node can serve it when attestation is not
+    required.  Isolation is judged from nova's instance list as on every
+    other host.
+    """
+    needs = []
+    if reqs.location_rules:
+        needs.append("a location")
+    if reqs.whitelists:
+        needs.append("white-lists")
+    if reqs.capabilities:
+        needs.append("capabilities")
+    return " and ".join(needs) or None
+
+
 def blocking_instances(
     constraints: Iterable[records.InstanceTrust], requester: Requester
 ) -> dict[str, str]:
@@ -51,7 +71,10 @@ def blocking_instances(
     for rec in constraints:
         if rec.instance_uuid == requester.instance_uuid:
             continue
-        if requester.user_id in rec.exclude_users:
+        if rec.defect:
+            # Its wishes cannot be read: it excludes everyone (fail closed).
+            why = "has an unreadable trust record (%s)" % rec.defect
+        elif requester.user_id in rec.exclude_users:
             why = "excludes user %s" % requester.user_id
         elif requester.project_id in rec.exclude_projects:
             why = "excludes project %s" % requester.project_id
@@ -77,7 +100,15 @@ class RequestMatcher:
         now: float,
         requester: Requester | None = None,
         blockers: Mapping[str, str] | None = None,
+        exclusive: Sequence[Mapping[str, str]] = (),
     ) -> None:
+        """
+        :param blockers: uuid -> reason of instances that exclude the
+            requester (from :func:`blocking_instances`).
+        :param exclusive: maps of uuid -> project of exclusive instances
+            (the snapshot's and the scheduler's newer ones); an instance
+            listed there blocks requesters of other projects.
+        """
         self.reqs = reqs
         self.topology = topology
         self.policy = policy
@@ -85,10 +116,25 @@ class RequestMatcher:
         self.cutoff = now - policy.attestation_ttl
         self.requester = requester
         self.blockers = dict(blockers or {})
+        self._exclusive = [m for m in exclusive if m]
         self.wants_owners = bool(
             reqs.exclude_users or reqs.exclude_projects or reqs.exclusive
         )
-        self.checks_occupants = self.wants_owners or bool(self.blockers)
+        self.checks_occupants = (
+            self.wants_owners or bool(self.blockers) or bool(self._exclusive)
+        )
+        lacking = lacking_needs(reqs)
+        #: Hosts acaas-nova has no record of pass (attestation not
+        #: required and the request needs nothing they lack).
+        self.unrecorded_ok = not policy.require_attestation and not lacking
+        if policy.require_attestation:
+            self._unrecorded_reason = "no ACaaS record of this compute node"
+        else:
+            self._unrecorded_reason = (
+                "no ACaaS record of this compute node, and the request "
+                "needs %s" % lacking
+            )
+        self._lacking = lacking
         self._whitelists = reqs.whitelists
         self._capabilities = reqs.capabilities
         self._domain_reason = {
@@ -166,7 +212,7 @@ class RequestMatcher:
         """Trust, domain and capability checks for one compute node."""
         node = self.topology.nodes.get(key)
         if node is None:
-            return "no ACaaS record of this compute node"
+            return None if self.unrecorded_ok else self._unrecorded_reason
         if self.policy.require_attestation and (
             node.status == records.TRUST_TRUSTED
             and (node.attested_at is None or node.attested_at < self.cutoff)
@@ -179,17 +225,23 @@ class RequestMatcher:
     def _static_reason(self, key: topo_mod.NodeKey) -> str | None:
         node = self.topology.nodes.get(key)
         if node is None:
-            return "no ACaaS record of this compute node"
+            return None if self.unrecorded_ok else self._unrecorded_reason
+        if node.defect:
+            return "ACaaS record is corrupt: %s" % node.defect
         if self.policy.require_attestation:
             if node.status != records.TRUST_TRUSTED:
                 return "attestation status is %s" % node.status
             if node.attested_at is None:
                 return "attestation is stale (never attested)"
         if node.domain is None:
-            return "node belongs to no physical domain"
-        reason = self._domain_reason.get(node.domain, "unknown domain")
-        if reason:
-            return reason
+            # Same rule as for unrecorded nodes: without attestation a
+            # domain-less node serves requests that need no location.
+            if self.policy.require_attestation or self.reqs.location_rules:
+                return "node belongs to no physical domain"
+        else:
+            reason = self._domain_reason.get(node.domain, "unknown domain")
+            if reason:
+                return reason
         if self._whitelists and not self._whitelists <= node.whitelists:
             return "white-list %s not satisfied" % ",".join(
                 sorted(self._whitelists - node.whitelists)
@@ -202,6 +254,20 @@ class RequestMatcher:
                     value,
                     caps.get(cap, "none"),
                 )
+        return None
+
+    def _exclusive_reason(self, uuids: Collection[str]) -> str | None:
+        mine = self.requester.project_id if self.requester else None
+        own = self.requester.instance_uuid if self.requester else None
+        for owners in self._exclusive:
+            # A C-level intersection: this runs for every candidate host.
+            for uuid in sorted(owners.keys() & uuids):
+                project = owners.get(uuid)
+                if project is not None and project != mine and uuid != own:
+                    return "instance %s on host is exclusive to project %s" % (
+                        uuid,
+                        project,
+                    )
         return None
 
     def occupant_reason(
@@ -223,6 +289,10 @@ class RequestMatcher:
             hit = self.blockers.keys() & uuids
             if hit:
                 return self.blockers[min(hit)]
+        if self._exclusive:
+            reason = self._exclusive_reason(uuids)
+            if reason:
+                return reason
         if not self.wants_owners:
             return None
         if unknown is not None:

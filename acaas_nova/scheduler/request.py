@@ -3,14 +3,15 @@
 Done once per request (per instance of a multi-create), never per host:
 read the snapshot (cached by age), resolve the ``acaas:`` requirements of
 the hints, the flavor and a referenced stored specification, run the
-isolation look-up, and record the instance's requirements so that later
-requests honour them symmetrically.  The RequestSpec is only read through
-its attributes; nothing from nova is imported here.
+in-memory isolation look-up, and queue the instance's trust record so that
+later requests honour its requirements symmetrically.  The RequestSpec is
+only read through its attributes; nothing from nova is imported here.
 """
 
 import dataclasses
 import logging
 import time
+from collections.abc import Mapping
 
 from acaas_nova import exception
 from acaas_nova.compliance import stored
@@ -40,12 +41,31 @@ def _field(obj, name, default=None):
     return default if value is None else value
 
 
+def _mapping(value, what: str) -> dict:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise exception.InvalidRequirement(
+        key=what, reason="expected a mapping, got %s" % type(value).__name__
+    )
+
+
 def hints_of(spec_obj) -> dict:
-    return dict(_field(spec_obj, "scheduler_hints", {}))
+    return _mapping(_field(spec_obj, "scheduler_hints", {}), "hints")
 
 
 def extra_specs_of(spec_obj) -> dict:
-    return dict(_field(_field(spec_obj, "flavor"), "extra_specs", {}))
+    return _mapping(
+        _field(_field(spec_obj, "flavor"), "extra_specs", {}),
+        "flavor extra specs",
+    )
+
+
+def instance_uuid_of(spec_obj) -> str | None:
+    """The instance uuid, or None; never raises (used in error paths)."""
+    try:
+        return _field(spec_obj, "instance_uuid")
+    except Exception:
+        return None
 
 
 def requester_of(spec_obj) -> matching.Requester:
@@ -89,7 +109,9 @@ def prepare(
             runtime.stored_spec(requester.project_id, requester.user_id),
         )
         blockers = matching.blocking_instances(
-            runtime.constraints(requester.user_id, requester.project_id),
+            runtime.constraints(
+                topology, requester.user_id, requester.project_id
+            ),
             requester,
         )
         if record and requester.instance_uuid:
@@ -122,6 +144,7 @@ def prepare(
         time.time(),
         requester,
         blockers,
+        runtime.exclusive_owners(topology),
     )
     return Prepared(matcher)
 

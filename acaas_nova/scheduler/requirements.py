@@ -52,8 +52,37 @@ _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:/-]{0,254}")
 _CAP_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
+_DISTANCE = re.compile(r"[0-9]{1,6}")
+
+#: Longest value (all items of one key together) and most items accepted;
+#: a longer hint is refused before it is split or matched.
+MAX_VALUE_CHARS = 4096
+MAX_ITEMS = 256
+#: Longest key looked at; longer ``acaas:`` keys are refused unread.
+MAX_KEY_CHARS = 255
+#: How much of a refused key or value a message shows.
+SHOWN_CHARS = 40
 
 RawValue = str | list[str] | tuple[str, ...]
+
+
+def shown_key(key: str) -> str:
+    """A key as typed when short and printable, else :func:`shown`."""
+    if len(key) <= SHOWN_CHARS and key.isprintable() and " " not in key:
+        return key
+    return shown(key)
+
+
+def shown(value: object) -> str:
+    """A short, printable, escaped form of tenant input for messages.
+
+    repr() escapes control characters and newlines (no log injection);
+    long input is cut, so a 100 KB hint never reaches a log line whole.
+    """
+    text = repr(value)
+    if len(text) > SHOWN_CHARS:
+        text = text[:SHOWN_CHARS] + "...(%d chars)" % len(text)
+    return text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,9 +142,23 @@ def _values(key: str, raw: RawValue) -> list[str]:
         items = list(raw)
     else:
         raise exception.InvalidRequirement(
-            key=PREFIX + key, reason="value must be a string or strings"
+            key=PREFIX + key,
+            reason="value must be a string or strings, not %s"
+            % type(raw).__name__,
+        )
+    size = sum(len(i) for i in items)
+    if size > MAX_VALUE_CHARS:
+        raise exception.InvalidRequirement(
+            key=PREFIX + key,
+            reason="value of %d characters is longer than %d"
+            % (size, MAX_VALUE_CHARS),
         )
     out = [v.strip() for item in items for v in item.split(",")]
+    if len(out) > MAX_ITEMS:
+        raise exception.InvalidRequirement(
+            key=PREFIX + key,
+            reason="%d items, at most %d" % (len(out), MAX_ITEMS),
+        )
     if not out or any(not v for v in out):
         raise exception.InvalidRequirement(
             key=PREFIX + key, reason="empty value"
@@ -137,7 +180,7 @@ def _names(key: str, raw: RawValue) -> frozenset[str]:
     for v in values:
         if not _NAME.fullmatch(v):
             raise exception.InvalidRequirement(
-                key=PREFIX + key, reason="%r is not a valid name" % v
+                key=PREFIX + key, reason="%s is not a valid name" % shown(v)
             )
     return frozenset(values)
 
@@ -149,21 +192,19 @@ def parse_bool(key: str, raw: RawValue) -> bool:
     if value in _FALSE:
         return False
     raise exception.InvalidRequirement(
-        key=PREFIX + key, reason="%r is not true or false" % value
+        key=PREFIX + key, reason="%s is not true or false" % shown(value)
     )
 
 
 def parse_distance(key: str, raw: RawValue) -> int:
     value = _one(key, raw)
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0 or not value.isdigit():
+    # ASCII digits only: str.isdigit() and int() accept other scripts.
+    if not _DISTANCE.fullmatch(value):
         raise exception.InvalidRequirement(
-            key=PREFIX + key, reason="%r is not an integer >= 0" % value
+            key=PREFIX + key,
+            reason="%s is not an integer from 0 to 999999" % shown(value),
         )
-    return number
+    return int(value)
 
 
 def normalize_key(key: str) -> str:
@@ -171,6 +212,10 @@ def normalize_key(key: str) -> str:
 
     :raises InvalidRequirement: the key is not part of the vocabulary.
     """
+    if len(key) > MAX_KEY_CHARS:
+        raise exception.InvalidRequirement(
+            key=shown_key(key), reason="key longer than %d" % MAX_KEY_CHARS
+        )
     bare = key[len(PREFIX) :] if key.startswith(PREFIX) else key
     bare = ALIASES.get(bare, bare)
     if bare in KEYS:
@@ -180,7 +225,7 @@ def normalize_key(key: str) -> str:
     ):
         return bare
     raise exception.InvalidRequirement(
-        key=PREFIX + bare, reason="unknown acaas requirement"
+        key=shown_key(PREFIX + bare), reason="unknown acaas requirement"
     )
 
 
@@ -198,8 +243,14 @@ def parse(
     caps: dict[str, str] = {}
     locations: frozenset[str] | None = None
     distance: int | None = None
+    seen: set[str] = set()
     for raw_key in sorted(values):
         key = normalize_key(raw_key)
+        if key in seen:
+            raise exception.InvalidRequirement(
+                key=PREFIX + key, reason="given twice (under two spellings)"
+            )
+        seen.add(key)
         raw = values[raw_key]
         if key.startswith(CAPABILITY):
             caps[key[len(CAPABILITY) :]] = _one(key, raw)
@@ -216,7 +267,7 @@ def parse(
             if value not in ISOLATIONS:
                 raise exception.InvalidRequirement(
                     key=PREFIX + key,
-                    reason="%r is not one of exclusive, shared" % value,
+                    reason="%s is not one of exclusive, shared" % shown(value),
                 )
             fields["isolation"] = value
         elif key == "allow_emergency":
@@ -242,10 +293,17 @@ def parse(
 def acaas_items(
     source: Mapping[str, RawValue] | None,
 ) -> dict[str, RawValue]:
-    """The ``acaas:`` entries of hints or extra specs, other keys dropped."""
+    """The ``acaas:`` entries of hints or extra specs, other keys dropped.
+
+    Keys that are not strings cannot be ours and are dropped too.
+    """
     if not source:
         return {}
-    return {k: v for k, v in source.items() if k.startswith(PREFIX)}
+    return {
+        k: v
+        for k, v in source.items()
+        if isinstance(k, str) and k.startswith(PREFIX)
+    }
 
 
 def describe(reqs: Requirements) -> str:

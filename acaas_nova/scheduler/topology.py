@@ -9,6 +9,7 @@ import dataclasses
 import datetime
 
 from acaas_nova.db import records
+from acaas_nova.scheduler import constraints as constraints_mod
 
 NodeKey = tuple[str, str]
 
@@ -25,6 +26,8 @@ class NodeFacts:
     domain: str | None
     #: Domain capabilities overlaid with the node's own properties.
     capabilities: dict[str, str]
+    #: Why its stored record is unusable (the node is then rejected).
+    defect: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +56,10 @@ class Topology:
         self.taken_at = snapshot.taken_at
         self.locations = frozenset(snapshot.locations)
         self.distances = dict(snapshot.distances)
+        #: Isolation look-up over the snapshot's constraining records.
+        self.constraints = constraints_mod.ConstraintIndex(
+            snapshot.instance_constraints
+        )
         self.domains: dict[str, DomainFacts] = {}
         for name, dom in snapshot.domains.items():
             backups = tuple(
@@ -81,6 +88,7 @@ class Topology:
                 whitelists=frozenset(node.whitelists),
                 domain=node.domain,
                 capabilities=caps,
+                defect=node.defect,
             )
             if node.domain:
                 self.host_domains.setdefault(key[0], node.domain)

@@ -104,8 +104,9 @@ class ACaaSCloudTestCase(integrated_helpers.ProviderUsageBaseTestCase):
         db_api.configure(CONF, force=True)
         migration.upgrade()
         runtime.reset()
-        self.addCleanup(runtime.reset)
+        # Flush queued trust records (reset) before closing the engine.
         self.addCleanup(db_api.dispose)
+        self.addCleanup(runtime.reset)
         self.ctx = acaas_context.get_admin_context()
         super().setUp()
         self._create_infrastructure()
@@ -185,6 +186,10 @@ class ACaaSCloudTestCase(integrated_helpers.ProviderUsageBaseTestCase):
             whitelists=whitelists,
             attested_at=now() - datetime.timedelta(seconds=age),
         )
+
+    def flush_records(self) -> None:
+        """Write the scheduler's queued trust records now."""
+        self.assertTrue(runtime.get(CONF).recorder.flush())
 
     def client(self, user: str, project: str):
         api = api_client.TestOpenStackClient(

@@ -127,6 +127,7 @@ class IsolationTest(nova_cloud.ACaaSCloudTestCase):
         # Carol (Alice's project, not excluded) may share host2.
         c1 = self.boot(self.carol, hints={"acaas:whitelist": "silver"})
         self.assertEqual("host2", self.host_of(c1))
+        self.flush_records()
         record = instances_db.instance_trust_get(self.ctx, a1["id"])
         self.assertEqual(("bob",), record.exclude_users)
 
@@ -135,6 +136,7 @@ class IsolationTest(nova_cloud.ACaaSCloudTestCase):
         self.restart_scheduler(acaas_enabled=False)
         b0 = self.boot(self.bob)
         bobs_host = self.host_of(b0)
+        self.flush_records()
         self.assertIsNone(instances_db.instance_trust_get(self.ctx, b0["id"]))
         self.restart_scheduler(acaas_enabled=True)
         hints = {

@@ -37,6 +37,7 @@ PURE_MODULES = (
     "acaas_nova/scheduler/topology.py",
     "acaas_nova/scheduler/matching.py",
     "acaas_nova/scheduler/weighing.py",
+    "acaas_nova/scheduler/constraints.py",
 )
 # Pure modules of our own they may import (themselves checked above).
 ALLOWED_OWN = (
@@ -51,6 +52,7 @@ ALLOWED_OWN = (
     "acaas_nova.scheduler.topology",
     "acaas_nova.scheduler.matching",
     "acaas_nova.scheduler.weighing",
+    "acaas_nova.scheduler.constraints",
 )
 
 

@@ -10,9 +10,12 @@ Enable in nova.conf::
 
 The decision is made by the pure :mod:`acaas_nova.scheduler.matching`; this
 class only adapts nova's objects.  Per request (per instance of a
-multi-create) it reads the cached snapshot, runs one isolation look-up and
-records the instance's requirements; per host it does dictionary look-ups
-and no I/O.
+multi-create) it reads the cached snapshot, runs one in-memory isolation
+look-up and queues the instance's trust record for the background writer
+(see :mod:`acaas_nova.scheduler.recorder`); per host it does dictionary
+look-ups and no I/O.  A host acaas-nova has no record of passes only when
+attestation is not required and the request needs nothing it lacks
+(:func:`acaas_nova.scheduler.matching.lacking_needs`).
 
 ``RUN_ON_REBUILD = True``: a rebuild with a new image puts new software on
 the host, so the host must still be trusted and still meet the instance's
@@ -63,8 +66,27 @@ class ACaaSFilter(filters.BaseHostFilter):
         return prepared
 
     def filter_all(self, filter_obj_list, spec_obj):
-        """The hosts that pass, judged with one compiled request."""
+        """The hosts that pass, judged with one compiled request.
+
+        Never raises: a defect of ours or input nobody foresaw refuses
+        every host of this request (fail closed) with one error logged,
+        instead of failing nova's scheduling call.
+        """
         hosts = list(filter_obj_list)
+        try:
+            return self._filter_all(hosts, spec_obj)
+        except Exception as exc:
+            LOG.error(
+                "ACaaSFilter failed (%s: %.200s); refusing every host for "
+                "instance %s",
+                type(exc).__name__,
+                exc,
+                request.instance_uuid_of(spec_obj),
+            )
+            LOG.debug("ACaaSFilter failure", exc_info=True)
+            return []
+
+    def _filter_all(self, hosts, spec_obj):
         prepared = self.prepare(spec_obj)
         debug = LOG.isEnabledFor(logging.DEBUG)
         matcher = prepared.matcher
@@ -76,18 +98,19 @@ class ACaaSFilter(filters.BaseHostFilter):
         # matcher.passes() inlined: this loop runs for every host.
         deadline_of = matcher.expiry.get
         now = matcher.now
+        # Hosts acaas-nova has no record of (attestation not required).
+        unrecorded = matcher.unrecorded_ok
+        known = matcher.topology.nodes
         candidates = []
         for host_state in hosts:
-            deadline = deadline_of((host_state.host, host_state.nodename))
+            key = (host_state.host, host_state.nodename)
+            deadline = deadline_of(key)
             if deadline is not None and now <= deadline:
                 candidates.append(host_state)
+            elif unrecorded and deadline is None and key not in known:
+                candidates.append(host_state)
             elif debug:
-                self._log_rejection(
-                    host_state,
-                    matcher.node_reason(
-                        (host_state.host, host_state.nodename)
-                    ),
-                )
+                self._log_rejection(host_state, matcher.node_reason(key))
         if not matcher.checks_occupants:
             return candidates
         return self._isolate(matcher, candidates, debug)

@@ -18,6 +18,7 @@ from nova.scheduler import weights
 
 from acaas_nova.scheduler import request
 from acaas_nova.scheduler import runtime as runtime_mod
+from acaas_nova.scheduler import topology as topo_mod
 from acaas_nova.scheduler import weighing
 
 LOG = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class ACaaSWeigher(weights.BaseHostWeigher):
         if prepared is None:
             prepared = request.prepare(self.runtime, spec_obj, record=False)
         if prepared.matcher is None:
-            return weighing.Preference(self.runtime.snapshots.topology())
+            # Refused (every host weighs the same); no database read here.
+            return weighing.Preference(topo_mod.empty_topology())
         topology = prepared.matcher.topology
         source = request.source_host(spec_obj, host_states)
         source_domain = None

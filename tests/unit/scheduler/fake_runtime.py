@@ -29,10 +29,14 @@ class FakeRuntime:
     def policy(self):
         return self._policy
 
-    def constraints(self, user_id, project_id):
+    def constraints(self, topology, user_id, project_id):
         if self.fail_with:
             raise self.fail_with
         return list(self._constraints)
+
+    def exclusive_owners(self, topology):
+        # Exclusive records come through constraints() here.
+        return ()
 
     def stored_spec(self, project_id, user_id):
         def lookup(name):
