@@ -6,11 +6,12 @@ call :func:`register_opts` on it.
 """
 
 from acaas_nova.conf import acaas
+from acaas_nova.conf import coordination
 from acaas_nova.conf import database
 from acaas_nova.conf import dcc
 from acaas_nova.conf import dcs
 
-_MODULES = (acaas, database, dcs, dcc)
+_MODULES = (acaas, database, dcs, dcc, coordination)
 
 
 def register_opts(conf):

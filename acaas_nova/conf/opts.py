@@ -3,7 +3,7 @@
 import importlib
 
 # Group modules in the order the sample file lists them.
-_GROUP_MODULES = ("acaas", "database", "dcs", "dcc")
+_GROUP_MODULES = ("acaas", "database", "dcs", "dcc", "coordination")
 
 
 def list_opts():
