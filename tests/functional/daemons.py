@@ -101,6 +101,7 @@ class Cluster:
         self.dcs_opts.update(dcs)
         self.dcs_proc: subprocess.Popen | None = None
         self.dcc_procs: dict[str, subprocess.Popen] = {}
+        self.workers: dict[str, subprocess.Popen] = {}
         self.nodes: dict[str, SimNode] = {}
 
     # -- configuration -------------------------------------------------------
@@ -161,23 +162,39 @@ class Cluster:
     def start_dcs(self, wait: float = 30.0) -> None:
         """Start DC-S and wait until it serves (its queue exists, so
         agents' first requests are not dropped)."""
-        log = self.base / "dcs.log"
+        self.dcs_proc = self._start_dcs("dcs", "", wait)
+
+    def start_worker(self, name: str, extra: str, wait: float = 30.0):
+        """Start one more DC-S worker ``name`` (``extra``: configuration
+        sections appended, e.g. ``[coordination]``) and wait until it
+        serves."""
+        self.workers[name] = self._start_dcs(name, extra, wait)
+        return self.workers[name]
+
+    def stop_worker(self, name: str, sig=signal.SIGTERM) -> int | None:
+        return self._stop(self.workers.pop(name, None), sig)
+
+    def _start_dcs(self, name: str, extra: str, wait: float):
+        log = self.base / ("%s.log" % name)
         before = (
             log.read_text(errors="replace").count(STARTED)
             if log.exists()
             else 0
         )
-        self.dcs_proc = self._spawn("acaas-dcs", "dcs", self.write_conf("dcs"))
+        proc = self._spawn("acaas-dcs", name, self.write_conf(name, extra))
         wait_for(
             lambda: (
                 log.read_text(errors="replace").count(STARTED) > before
-                or self.dcs_proc.poll() is not None
+                or proc.poll() is not None
             ),
             wait,
-            what="DC-S start",
+            what="DC-S %s start" % name,
         )
-        if self.dcs_proc.poll() is not None:
-            raise RuntimeError("acaas-dcs exited: %s" % self.log_tail("dcs"))
+        if proc.poll() is not None:
+            raise RuntimeError(
+                "acaas-dcs %s exited: %s" % (name, self.log_tail(name))
+            )
+        return proc
 
     def add_node(self, name: str, swtpm, domain: str | None = None):
         node = SimNode(name, swtpm, self.base / name)
@@ -218,6 +235,8 @@ class Cluster:
     def stop_all(self) -> None:
         for name in list(self.dcc_procs):
             self.stop_dcc(name)
+        for name in list(self.workers):
+            self.stop_worker(name)
         self.stop_dcs()
 
     def log_tail(self, name: str, lines: int = 30) -> str:
