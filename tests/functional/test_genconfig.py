@@ -18,7 +18,13 @@ def test_generator_prints_our_groups():
         capture_output=True,
         text=True,
     ).stdout
-    for group in ("[acaas]", "[acaas_database]", "[dcs]", "[dcc]"):
+    for group in (
+        "[acaas]",
+        "[acaas_database]",
+        "[dcs]",
+        "[dcc]",
+        "[coordination]",
+    ):
         assert group in out
     assert "#require_attestation = true" in out
     assert "#state_path = /var/lib/acaas" in out
