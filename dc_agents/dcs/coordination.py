@@ -212,6 +212,12 @@ class Coordination:
             return False
         return self._ring.owner(ring_mod.node_key(*key)) == self.member_id
 
+    def owner(self, key) -> str | None:
+        """The worker that owns node ``key`` (None: no coordination)."""
+        if not self.enabled:
+            return None
+        return self._ring.owner(ring_mod.node_key(*key))
+
     def leads(self, role: str) -> bool:
         """Whether this worker holds singleton ``role``; asks for it when
         not (so the first worker to ask becomes the leader)."""

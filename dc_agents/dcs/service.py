@@ -14,6 +14,7 @@ from dc_agents.dcs import coordination
 from dc_agents.dcs import dbwrite
 from dc_agents.dcs import manager
 from dc_agents.dcs import registrar
+from dc_agents.dcs import rpcapi as dcs_rpcapi
 from dc_agents.dcs import timers
 from dc_agents.dcs import worker as worker_mod
 
@@ -78,7 +79,9 @@ def build(conf, transport, dcc_api=None):
         conf.dcs.attestation_jitter,
         conf.dcs.attestation_workers,
     )
-    worker = holder["worker"] = worker_mod.Worker(conf, coord, wheel, att)
+    worker = holder["worker"] = worker_mod.Worker(
+        conf, coord, wheel, att, dcs_rpcapi.DCSAPI(conf, transport)
+    )
     owned = worker.timers
     reg = registrar.Registrar(
         conf,
@@ -87,8 +90,13 @@ def build(conf, transport, dcc_api=None):
         _read_bundle(conf),
         lambda host, hv: (att.forget(host, hv), owned.add((host, hv), 0.0)),
     )
-    endpoint = manager.DCSManager(conf, reg, att, owned)
-    server = rpc.get_server(conf, transport, conf.dcs.topic, "dcs", [endpoint])
+    endpoint = manager.DCSManager(
+        conf, reg, att, owned, worker.forward if coord.enabled else None
+    )
+    # Each worker also answers on its own server name, so that the others
+    # can forward a request to the owner of a node.
+    name = coord.member_id if coord.enabled else "dcs"
+    server = rpc.get_server(conf, transport, conf.dcs.topic, name, [endpoint])
     if coord.enabled:
         chains.configure(lambda: coord.lock("chains"))
     return Service(server, wheel, coord, worker)

@@ -74,11 +74,12 @@ class OwnedTimers:
 class Worker:
     """Keeps this worker's timers equal to its share of the nodes."""
 
-    def __init__(self, conf, coord, wheel, attester) -> None:
+    def __init__(self, conf, coord, wheel, attester, dcs_api=None):
         self.conf = conf
         self.coord = coord
         self.wheel = wheel
         self.attester = attester
+        self.dcs_api = dcs_api  # to reach the other workers
         self.ctx = acaas_context.get_admin_context()
         self.timers = OwnedTimers(self)
         self._claimed: set[tuple[str, str]] = set()
@@ -104,6 +105,15 @@ class Worker:
             with self._lock:
                 self._claimed.discard(key)
         return keep
+
+    def forward(self, key):
+        """attest_host for a node another worker owns: ask that worker
+        (None: we own it, attest here)."""
+        owner = self.coord.owner(key)
+        if owner is None or owner == self.coord.member_id:
+            return None
+        LOG.debug("Forwarding attest_host %s to its owner %s", key, owner)
+        return self.dcs_api.attest_host(*key, server=owner)
 
     def take(self, key) -> bool:
         """Own ``key`` now if the ring gives it to us (claiming it)."""

@@ -24,7 +24,9 @@ from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import domains as domains_db
 from acaas_nova.db import ownership
 from acaas_nova.db import snapshot as snapshot_db
+from dc_agents import rpc
 from dc_agents.dcs import ring
+from dc_agents.dcs import rpcapi as dcs_rpcapi
 from tests.functional import databases
 from tests.functional import realparts
 from tests.functional.daemons import Cluster
@@ -225,6 +227,36 @@ def test_each_node_attested_by_exactly_its_ring_owner(scenario):
         k[0]: {owner} for k, owner in want.items()
     }, sc.logs()
     assert domains_db.domain_get(sc.ctx, DOMAIN).dcot
+
+
+def test_attest_host_reaches_the_owner_from_any_worker(scenario):
+    """acaas-manage's attest_host lands on any worker (shared queue); a
+    worker that does not own the node forwards it to the owner."""
+    sc = scenario
+    conf = sc.cluster.client_conf()
+    transport = rpc.get_transport(conf)
+    try:
+        api = dcs_rpcapi.DCSAPI(conf, transport, timeout=20)
+        since = sc.offsets()
+        # Six calls per node: round-robin delivery gives every worker some.
+        results = [
+            api.attest_host("node%d" % i)
+            for i in range(NODES)
+            for _ in range(6)
+        ]
+    finally:
+        transport.cleanup()
+    assert {r["status"] for r in results} == {"trusted"}, results
+    forwarded = sum(
+        (sc.cluster.base / ("%s.log" % name))
+        .read_text(errors="replace")[since.get(name, 0) :]
+        .count("Forwarding attest_host")
+        for name in sc.names[:3]
+    )
+    assert forwarded > 0, sc.logs()
+    owners = sc.expected(sc.names[:3])
+    for _t, node, worker, _nonce in sc.quotes(since):
+        assert worker == owners[(node, node)], sc.logs()
 
 
 def test_killed_worker_nodes_taken_over_within_two_intervals(scenario):
