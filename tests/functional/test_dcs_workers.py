@@ -37,6 +37,7 @@ from tests.functional.swtpm import swtpm_ca_template  # noqa: F401 (pytest fixtu
 from tests.functional.test_daemons import DOMAIN
 from tests.functional.test_daemons import _setup_db
 from tests.functional.test_daemons import _whitelist
+from tests.functional.test_dcs_coordination import delete_group
 
 NODES = 5
 INTERVAL = 3.0
@@ -200,6 +201,7 @@ def scenario(tmp_path_factory, swtpm_ca_template):  # noqa: F811
         factory.stop_all()
         db_api.dispose()
         drop()
+        delete_group(redis_url, cluster.exchange)
 
 
 def test_each_node_attested_by_exactly_its_ring_owner(scenario):
