@@ -216,8 +216,16 @@ def test_file_not_on_whitelist_makes_node_untrusted(mysql_cluster):
     assert reg.rcot is None and reg.whitelists == ()
     events = _events(cluster, "node0", "ACAAS-ATT-030")
     assert events and "/usr/local/bin/rootkit" in events[0].detail
-    domain = domains_db.domain_get(cluster.ctx, DOMAIN)
-    assert domain.dcot is None and domain.cdcot is None
+    # The domain's chains are recomputed right after the node's status is
+    # stored (not in the same transaction): wait for them.
+    wait_for(
+        lambda: (
+            (d := domains_db.domain_get(cluster.ctx, DOMAIN)).dcot is None
+            and d.cdcot is None
+        ),
+        10,
+        what="DCoT and CDCoT of %s undefined" % DOMAIN,
+    )
     # The other nodes stay trusted.
     time.sleep(INTERVAL)
     assert all(
