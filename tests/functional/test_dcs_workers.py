@@ -346,6 +346,28 @@ def test_no_nonce_used_twice_and_no_node_shared(scenario):
     assert max(runs.values()) <= sc.events + 1, (runs, sc.events)
 
 
+def test_clean_stop_exits_0_and_hands_the_nodes_over(scenario):
+    sc = scenario
+    leaving = sc.names[3]
+    live = [sc.names[1], sc.names[2]]
+    want = sc.expected(live)
+    stopped_at = datetime.datetime.now(datetime.UTC)
+    assert sc.cluster.stop_worker(leaving) == 0, sc.logs()
+    sc.events += 1
+    assert "Released" in sc.cluster.log_tail(leaving), sc.logs()
+    moved = sorted(
+        k[0] for k, o in sc.expected(sc.names[1:]).items() if o == leaving
+    )
+    sc.wait(
+        lambda: (
+            ownership.node_owners(sc.ctx) == want
+            and sc.fresh(moved, stopped_at)
+        ),
+        2 * INTERVAL,
+        "%s's nodes %s attested by %s" % (leaving, moved, live),
+    )
+
+
 def _s():
     return datetime.timedelta(seconds=INTERVAL)
 

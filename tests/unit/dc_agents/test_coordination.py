@@ -2,9 +2,11 @@
 
 import threading
 
+import pytest
 from oslo_config import cfg
 
 from acaas_nova import conf as acaas_conf
+from acaas_nova import exception
 from dc_agents.dcs import coordination
 
 
@@ -77,3 +79,13 @@ def test_local_lock_excludes_a_second_holder():
     thread.join(10)
     waiter.join(10)
     assert order == ["first", "2nd"]
+
+
+def test_unknown_backend_is_a_one_line_error():
+    coord = coordination.Coordination(
+        _conf(backend_url="nosuch://127.0.0.1:1", member_id="dcs-a")
+    )
+    with pytest.raises(exception.CoordinationError) as info:
+        coord.start()
+    assert "\n" not in str(info.value)
+    assert "[coordination] backend_url" in str(info.value)
