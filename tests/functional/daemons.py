@@ -233,6 +233,13 @@ class Cluster:
         return self._stop(self.dcc_procs.pop(name, None), sig)
 
     def stop_all(self) -> None:
+        """SIGTERM every process at once, then wait for each (in turn,
+        each agent's shutdown would add up)."""
+        procs = [*self.dcc_procs.values(), *self.workers.values()]
+        procs.append(self.dcs_proc)
+        for proc in procs:
+            if proc is not None and proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
         for name in list(self.dcc_procs):
             self.stop_dcc(name)
         for name in list(self.workers):
