@@ -168,20 +168,39 @@ class Cluster:
         """Start one more DC-S worker ``name`` (``extra``: configuration
         sections appended, e.g. ``[coordination]``) and wait until it
         serves."""
-        self.workers[name] = self._start_dcs(name, extra, wait)
+        self.start_workers({name: extra}, wait)
         return self.workers[name]
+
+    def start_workers(self, extras: dict[str, str], wait: float = 60.0):
+        """Start several DC-S workers at once (name -> ``extra``) and wait
+        until every one serves."""
+        started = {}
+        for name, extra in extras.items():
+            started[name] = self._spawn_dcs(name, extra)
+        for name, (proc, before) in started.items():
+            self.workers[name] = proc
+            self._wait_started(name, proc, before, wait)
 
     def stop_worker(self, name: str, sig=signal.SIGTERM) -> int | None:
         return self._stop(self.workers.pop(name, None), sig)
 
     def _start_dcs(self, name: str, extra: str, wait: float):
+        proc, before = self._spawn_dcs(name, extra)
+        self._wait_started(name, proc, before, wait)
+        return proc
+
+    def _spawn_dcs(self, name: str, extra: str):
         log = self.base / ("%s.log" % name)
         before = (
             log.read_text(errors="replace").count(STARTED)
             if log.exists()
             else 0
         )
-        proc = self._spawn("acaas-dcs", name, self.write_conf(name, extra))
+        conf = self.write_conf(name, extra)
+        return self._spawn("acaas-dcs", name, conf), before
+
+    def _wait_started(self, name, proc, before, wait) -> None:
+        log = self.base / ("%s.log" % name)
         wait_for(
             lambda: (
                 log.read_text(errors="replace").count(STARTED) > before
@@ -194,7 +213,6 @@ class Cluster:
             raise RuntimeError(
                 "acaas-dcs %s exited: %s" % (name, self.log_tail(name))
             )
-        return proc
 
     def add_node(self, name: str, swtpm, domain: str | None = None):
         node = SimNode(name, swtpm, self.base / name)
