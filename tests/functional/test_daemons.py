@@ -162,8 +162,16 @@ def test_basic_flow_on_sqlite(tmp_path, swtpm_ca_template):  # noqa: F811
         assert (
             reg.registered and reg.rcot and reg.whitelists == ("compute-good",)
         )
-        assert reg.domain == DOMAIN
-        assert domains_db.domain_get(cluster.ctx, DOMAIN).dcot
+        # The node joins its declared domain right after its trusted
+        # status is stored (a second transaction): wait for it.
+        wait_for(
+            lambda: (
+                _reg(cluster, "node0").domain == DOMAIN
+                and domains_db.domain_get(cluster.ctx, DOMAIN).dcot
+            ),
+            10,
+            what="node0 in %s with a DCoT" % DOMAIN,
+        )
         assert cluster.stop_dcs() == 0  # graceful on SIGTERM
         assert cluster.stop_dcc("node0") == 0
     finally:
