@@ -106,3 +106,9 @@ class AttestationError(ACaaSException):
     msg_fmt = "Attestation failed: %(reason)s"
     event_id = "ACAAS-ATT-000"
     severity = "error"
+
+
+class CoordinationError(ACaaSException):
+    """The DC-S workers' coordination backend failed us."""
+
+    msg_fmt = "Coordination failed: %(reason)s"

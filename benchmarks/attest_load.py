@@ -280,9 +280,9 @@ def run(args) -> int:
         client = RoutingClient(conf, transport, reals)
         if simulated:
             _wait_for_simulator(client, simulated[0])
-        server, wheel = service.build(conf, transport, client)
-        server.start()
-        wheel.start()
+        dcs = service.build(conf, transport, client)
+        dcs.start()
+        server, wheel = dcs.server, dcs.wheel
         for name in sorted(reals):
             node = cluster.add_node(name, tpms[int(name[4:])])
             node.boot()
@@ -303,11 +303,8 @@ def run(args) -> int:
         print("warm-up: %d attestations, max lateness %.3fs" % (jobs0, lat0))
         statuses = _statuses(ctx)
     finally:
-        if wheel is not None:
-            wheel.stop()
         if server is not None:
-            server.stop()
-            server.wait()
+            dcs.stop()
         if sim_proc is not None:
             sim_proc.terminate()
             sim_proc.wait(timeout=10)

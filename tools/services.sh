@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install (apt-get, as root) and start what the functional tests need:
-# swtpm and the TSS libraries, MariaDB, PostgreSQL and RabbitMQ.  A service
-# is started only if nothing listens on its port yet.
+# swtpm and the TSS libraries, MariaDB, PostgreSQL, RabbitMQ and Redis (the
+# DC-S workers' coordination backend).  A service is started only if nothing
+# listens on its port yet.
 set -euo pipefail
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -22,6 +23,7 @@ listening 3306 || command -v mariadbd >/dev/null || packages+=(mariadb-server)
 listening 5432 || ls /etc/postgresql >/dev/null 2>&1 || packages+=(postgresql)
 listening 5672 || command -v rabbitmq-server >/dev/null \
     || packages+=(rabbitmq-server)
+listening 6379 || command -v redis-server >/dev/null || packages+=(redis-server)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -56,4 +58,10 @@ if ! listening 5672; then
     as_root rabbitmq-server -detached
     wait_port 5672 RabbitMQ
 fi
-echo "services: swtpm, MariaDB, PostgreSQL and RabbitMQ are ready"
+if ! listening 6379; then
+    # Local only, no persistence: the tests keep nothing in Redis.
+    as_root redis-server --bind 127.0.0.1 --port 6379 --daemonize yes \
+        --save "" --appendonly no >/dev/null
+    wait_port 6379 Redis
+fi
+echo "services: swtpm, MariaDB, PostgreSQL, RabbitMQ and Redis are ready"

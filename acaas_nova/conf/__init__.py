@@ -7,6 +7,7 @@ call :func:`register_opts` on it.
 
 from acaas_nova.conf import acaas
 from acaas_nova.conf import compliance
+from acaas_nova.conf import coordination
 from acaas_nova.conf import database
 from acaas_nova.conf import dcc
 from acaas_nova.conf import dcs
@@ -14,7 +15,7 @@ from acaas_nova.conf import events
 from acaas_nova.conf import nova_client
 from acaas_nova.conf import placement_client
 
-_MODULES = (acaas, database, dcs, dcc, compliance, events)
+_MODULES = (acaas, database, dcs, dcc, coordination, compliance, events)
 #: Groups only DC-S uses.  Kept out of :func:`register_opts`, which
 #: nova-scheduler calls on nova's own CONF: nova has a ``[placement]``
 #: group of its own there.

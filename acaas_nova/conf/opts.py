@@ -8,6 +8,7 @@ _GROUP_MODULES = (
     "database",
     "dcs",
     "dcc",
+    "coordination",
     "compliance",
     "events",
     "nova_client",

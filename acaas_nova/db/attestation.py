@@ -19,6 +19,7 @@ from acaas_nova.db import api
 from acaas_nova.db import lookup
 from acaas_nova.db import models
 from acaas_nova.db import nodes as nodes_db
+from acaas_nova.db import ownership
 from acaas_nova.db import records
 
 
@@ -165,9 +166,20 @@ def attestation_save(
     registered under ``cid`` (revoked or re-registered meanwhile), in
     which case nothing is written.  ``revoke`` ends the registration: the
     node must register again (its EK stays recorded).
+
+    With several DC-S workers (:func:`ownership.configure`), an outcome
+    other than a revocation is written only by the node's owner; None
+    otherwise.
     """
     if status not in records.TRUST_STATUSES:
         raise exception.Invalid(reason="unknown trust status %r" % status)
+    me = ownership.member()
+    if (
+        me is not None
+        and not revoke
+        and not ownership.node_hold(context, host, hypervisor_hostname, me)
+    ):
+        return None
     session = context.session
     row = lookup.node(session, host, hypervisor_hostname)
     if row.cid is None or row.cid != cid:
@@ -272,8 +284,11 @@ def attestation_touch(context, host, hypervisor_hostname, cid, state, at):
     """The common case in one statement: a trusted node attested again
     with the same outcome (status, RCoT, white-lists) -- store its new
     verifier state and time.  False if the node is no longer trusted
-    under ``cid`` (then nothing is written; use attestation_save)."""
+    under ``cid``, or (several DC-S workers) this worker does not own it
+    (then nothing is written; use attestation_save)."""
     cn = models.ComputeNode
+    me = ownership.member()
+    guard = [] if me is None else [cn.dcs_owner == me]
     result = context.session.execute(
         sa.update(cn)
         .where(
@@ -281,6 +296,7 @@ def attestation_touch(context, host, hypervisor_hostname, cid, state, at):
             cn.hypervisor_hostname == hypervisor_hostname,
             cn.cid == cid,
             cn.status == records.TRUST_TRUSTED,
+            *guard,
         )
         .values(
             attestation_state=json.dumps(state, sort_keys=True),

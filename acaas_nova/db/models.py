@@ -179,6 +179,40 @@ class ComputeNode(TimestampMixin, Base):
     last_failure_event_id: orm.Mapped[int | None] = orm.mapped_column(
         sa.Integer
     )
+    # The DC-S worker ([coordination] member_id) that attests this node;
+    # only it may record a trusted or unknown outcome (acaas_nova/db/
+    # ownership.py).  NULL: no worker has claimed it (or one coordinator-
+    # less DC-S runs, which owns everything).
+    dcs_owner: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(NAME_LEN), index=True
+    )
+
+
+class RegistrationChallenge(Base):
+    """A MakeCredential challenge between registration's two round trips.
+
+    In the database, not in one worker's memory: the DC-C's second request
+    may reach another DC-S worker than its first.  Only a digest of the
+    secret is kept.
+    """
+
+    __tablename__ = "registration_challenges"
+    __table_args__ = (sa.Index(None, "expires_at"),)
+
+    session: orm.Mapped[str] = orm.mapped_column(
+        sa.String(64), primary_key=True
+    )
+    host: orm.Mapped[str] = orm.mapped_column(sa.String(NAME_LEN))
+    hypervisor_hostname: orm.Mapped[str] = orm.mapped_column(
+        sa.String(NAME_LEN)
+    )
+    cid: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    ek_fingerprint: orm.Mapped[str] = orm.mapped_column(sa.String(128))
+    ek_public: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    ak_public: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    ak_name: orm.Mapped[str] = orm.mapped_column(sa.String(136))
+    secret_digest: orm.Mapped[str] = orm.mapped_column(sa.String(128))
+    expires_at: orm.Mapped[datetime.datetime] = orm.mapped_column(sa.DateTime)
 
 
 class NodeProperty(Base):

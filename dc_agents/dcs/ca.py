@@ -3,10 +3,14 @@
 The chapter's controller "covers the Privacy-CA role" (§12.4.2): it
 certifies each registered node's attestation key.  The CA lives in
 ``[dcs] ca_path`` as ca-key.pem and ca-cert.pem; a new self-signed CA is
-created on first start if both are missing.
+created on first start if both are missing.  Several DC-S workers must
+use the same CA: on one host they share ``ca_path`` (creation is under a
+file lock, so workers starting together create one CA); on several hosts
+copy the first worker's files to the others before starting them.
 """
 
 import datetime
+import fcntl
 import logging
 import os
 from pathlib import Path
@@ -60,8 +64,17 @@ def load_or_create(path: str):
     """(private key, certificate) of the CA in ``path``."""
     base = Path(path)
     key_path, cert_path = base / "ca-key.pem", base / "ca-cert.pem"
-    if not key_path.exists() and not cert_path.exists():
-        _create(key_path, cert_path)
+    if not key_path.exists() or not cert_path.exists():
+        try:
+            base.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with open(base / ".create.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not key_path.exists() and not cert_path.exists():
+                    _create(key_path, cert_path)
+        except OSError as exc:
+            raise exception.ConfigError(
+                reason="cannot create the DC-S CA in %s: %s" % (path, exc)
+            ) from None
     try:
         key = serialization.load_pem_private_key(
             key_path.read_bytes(), password=None

@@ -4,12 +4,16 @@ The values are defined by :mod:`acaas_nova.attestation.chain` (pure); this
 module feeds it from the database and stores the results where the
 scheduler reads them.  Recomputation is serialised by one lock so that two
 attestations finishing together cannot store a DCoT computed from a
-membership snapshot older than the other's.
+membership snapshot older than the other's; with several DC-S workers
+:func:`configure` adds their group-wide lock, so that one recomputation
+runs at a time in the whole cloud (docs/daemons.rst).
 """
 
+import contextlib
 import datetime
 import logging
 import threading
+from collections.abc import Callable
 
 from acaas_nova.attestation import chain
 from acaas_nova.db import attestation as attestation_db
@@ -22,6 +26,16 @@ from dc_agents.dcs import state as state_mod
 
 LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
+_group_lock: Callable[[], contextlib.AbstractContextManager] = (
+    contextlib.nullcontext
+)
+
+
+def configure(group_lock=None) -> None:
+    """Serialise recomputation across workers with ``group_lock()`` (a
+    context manager factory); None: within this process only."""
+    global _group_lock
+    _group_lock = group_lock or contextlib.nullcontext
 
 
 def _ident(reg) -> str:
@@ -53,7 +67,7 @@ def _now():
 def recompute(context, domain: str) -> dict[str, chain.ChainValue]:
     """Recompute and store the DCoT of ``domain`` and the CDCoT of it and
     of every domain it backs up; returns name -> DCoT."""
-    with _LOCK, dbwrite.writing():
+    with _LOCK, _group_lock(), dbwrite.writing():
         affected, caps, members = attestation_db.chain_inputs(context, domain)
         trust = {
             name: chain.DomainTrust(

@@ -36,13 +36,16 @@ class DCSManager:
     """Endpoint of DC-S's RPC API (see :class:`~dc_agents.dcs.rpcapi.DCSAPI`
     for the version history)."""
 
-    target = oslo_messaging.Target(version="1.0")
+    target = oslo_messaging.Target(version="1.1")
 
-    def __init__(self, conf, registrar, attester, timers) -> None:
+    def __init__(self, conf, registrar, attester, timers, forward=None):
         self.conf = conf
         self.registrar = registrar
         self.attester = attester
         self.timers = timers
+        # forward(key) -> the owning worker's answer, or None to attest
+        # here (we own the node, or there is only one worker).
+        self.forward = forward
 
     # -- helpers -------------------------------------------------------------
 
@@ -159,6 +162,10 @@ class DCSManager:
         hv = kwargs.get("hypervisor_hostname")
         reg = attestation_db.registration_get(ctx, host, hv)
         key = (reg.host, reg.hypervisor_hostname)
+        if self.forward is not None and not kwargs.get("forwarded"):
+            result = self.forward(key)
+            if result is not None:
+                return result
         result = self.attester.attest(key)
         if result is None:
             raise errors.NotRegistered(

@@ -4,21 +4,21 @@ Two RPC round trips: :meth:`Registrar.begin` checks the EK certificate
 against ``[dcs] ek_ca_bundle``, the EK and AK, and answers with a
 MakeCredential challenge; :meth:`Registrar.finish` checks the secret the
 node's TPM recovered with ActivateCredential, issues the AK certificate
-and CID and persists the node.  Challenges live in memory for
-``[dcs] registration_timeout`` seconds.  Every refusal is recorded as an
-event and stores nothing else.
+and CID and persists the node.  Challenges live in the database
+(acaas_nova/db/challenges.py) for ``[dcs] registration_timeout`` seconds,
+so that the two requests may reach different DC-S workers.  Every refusal
+is recorded as an event and stores nothing else.
 """
 
-import dataclasses
+import datetime
 import logging
-import threading
-import time
 import uuid
 from collections.abc import Callable
 
 from acaas_nova import exception
 from acaas_nova.attestation import registration
 from acaas_nova.db import attestation as attestation_db
+from acaas_nova.db import challenges as challenges_db
 from dc_agents import errors
 from dc_agents import messages
 from dc_agents.dcs import dbwrite
@@ -28,13 +28,8 @@ from dc_agents.dcs import state as state_mod
 LOG = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Pending:
-    host: str
-    hypervisor_hostname: str
-    challenge: registration.Challenge
-    ek_fingerprint: str
-    expires: float
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
 
 
 def ek_fingerprint(ek_public: bytes) -> str:
@@ -56,7 +51,7 @@ class Registrar:
         ca_cert,
         ca_bundle: bytes | None,
         on_registered: Callable[[str, str], None],
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime.datetime] = _utcnow,
     ) -> None:
         self.conf = conf
         self.ca_key = ca_key
@@ -64,8 +59,6 @@ class Registrar:
         self.ca_bundle = ca_bundle
         self.on_registered = on_registered
         self.clock = clock
-        self._pending: dict[str, _Pending] = {}
-        self._lock = threading.Lock()
 
     def _refuse(self, context, node, reason, cause=None):
         exc = errors.RegistrationRefused(node=node, reason=reason)
@@ -99,18 +92,24 @@ class Registrar:
         except exception.AttestationError as exc:
             self._refuse(context, node, exc.message, exc)
         session = uuid.uuid4().hex
-        now = self.clock()
-        with self._lock:
-            for key in [
-                k for k, p in self._pending.items() if p.expires < now
-            ]:
-                del self._pending[key]
-            self._pending[session] = _Pending(
-                host,
-                hypervisor,
-                challenge,
-                fingerprint,
-                now + self.conf.dcs.registration_timeout,
+        timeout = datetime.timedelta(
+            seconds=self.conf.dcs.registration_timeout
+        )
+        with dbwrite.writing():
+            challenges_db.challenge_create(
+                context,
+                challenges_db.PendingChallenge(
+                    session=session,
+                    host=host,
+                    hypervisor_hostname=hypervisor,
+                    cid=challenge.cid,
+                    ek_fingerprint=fingerprint,
+                    ek_public=challenge.ek_public,
+                    ak_public=challenge.ak_public,
+                    ak_name=challenge.ak_name,
+                    secret_digest=challenge.secret_digest,
+                    expires_at=self.clock() + timeout,
+                ),
             )
         LOG.info("Registration of %s: credential challenge sent", node)
         return {
@@ -121,20 +120,23 @@ class Registrar:
 
     def finish(self, context, host, hypervisor, session, secret) -> dict:
         node = host if host == hypervisor else "%s:%s" % (host, hypervisor)
-        with self._lock:
-            pending = self._pending.get(session)
-            if pending is not None and (
-                pending.host,
-                pending.hypervisor_hostname,
-            ) == (host, hypervisor):
-                del self._pending[session]
-            else:
-                pending = None
-        if pending is None or pending.expires < self.clock():
+        with dbwrite.writing():
+            pending = challenges_db.challenge_take(
+                context, session, host, hypervisor
+            )
+        if pending is None or pending.expires_at < self.clock():
             self._refuse(
                 context, node, "unknown or expired registration session"
             )
-        ch = pending.challenge
+        ch = registration.Challenge(
+            cid=pending.cid,
+            ek_public=pending.ek_public,
+            ak_public=pending.ak_public,
+            ak_name=pending.ak_name,
+            credential_blob=b"",
+            encrypted_secret=b"",
+            secret_digest=pending.secret_digest,
+        )
         try:
             certificate = registration.finish(
                 ch, secret, self.ca_key, self.ca_cert

@@ -12,9 +12,11 @@ class DCSAPI:
 
     * 1.0 - Initial version: register, activate, registration_status,
       platform_changed, attest_host, domain_add_host.
+    * 1.1 - attest_host: ``forwarded`` (a worker passing the request to
+      the worker that owns the node; that one does not forward again).
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     def __init__(self, conf, transport, timeout: float | None = None):
         target = oslo_messaging.Target(
@@ -70,13 +72,25 @@ class DCSAPI:
             reason=reason,
         )
 
-    def attest_host(self, host, hypervisor_hostname=None) -> dict:
-        """Attest a node now; returns its new status (acaas-manage)."""
-        return self.client.call(
+    def attest_host(self, host, hypervisor_hostname=None, server=None) -> dict:
+        """Attest a node now; returns its new status (acaas-manage).
+
+        ``server``: the DC-S worker (its ``[coordination] member_id``) to
+        ask; any worker by default.
+        """
+        if server is None:
+            return self.client.call(
+                {},
+                "attest_host",
+                host=host,
+                hypervisor_hostname=hypervisor_hostname,
+            )
+        return self.client.prepare(server=server, version="1.1").call(
             {},
             "attest_host",
             host=host,
             hypervisor_hostname=hypervisor_hostname,
+            forwarded=True,
         )
 
     def domain_add_host(self, host, hypervisor_hostname, domain) -> dict:

@@ -2,20 +2,22 @@
 
 import logging
 
-from acaas_nova import context as acaas_context
 from acaas_nova import exception
 from acaas_nova.db import api as db_api
-from acaas_nova.db import attestation as attestation_db
 from dc_agents import daemon
 from dc_agents import rpc
 from dc_agents.dcc import rpcapi as dcc_rpcapi
 from dc_agents.dcs import attester
 from dc_agents.dcs import ca
+from dc_agents.dcs import chains
+from dc_agents.dcs import coordination
 from dc_agents.dcs import dbwrite
 from dc_agents.dcs import eventlog
 from dc_agents.dcs import manager
 from dc_agents.dcs import registrar
+from dc_agents.dcs import rpcapi as dcs_rpcapi
 from dc_agents.dcs import timers
+from dc_agents.dcs import worker as worker_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -31,8 +33,37 @@ def _read_bundle(conf):
         raise exception.ConfigError(reason="ek_ca_bundle: %s" % exc) from None
 
 
+class Service:
+    """A built DC-S worker: RPC server, timers, coordination."""
+
+    def __init__(self, server, wheel, coord, worker) -> None:
+        self.server = server
+        self.wheel = wheel
+        self.coord = coord
+        self.worker = worker
+
+    def start(self) -> None:
+        self.coord.start()
+        self.worker.start()
+        self.server.start()
+        self.wheel.start()
+        LOG.info(
+            "acaas-dcs started: %d registered node(s) owned by %s",
+            len(self.wheel),
+            self.coord.member_id if self.coord.enabled else "this worker",
+        )
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.wheel.stop()
+        self.worker.stop()
+        self.coord.stop()
+        chains.configure(None)
+        self.server.wait()
+
+
 def build(conf, transport, dcc_api=None):
-    """(RPC server, timer wheel) of a DC-S, wired but not started.
+    """A DC-S worker (:class:`Service`), wired but not started.
 
     ``dcc_api`` replaces the DC-C client (the benchmark's simulated nodes).
     """
@@ -40,47 +71,51 @@ def build(conf, transport, dcc_api=None):
     dbwrite.configure(conf)
     eventlog.configure(conf)
     ca_key, ca_cert = ca.load_or_create(conf.dcs.ca_path)
-    att = attester.Attester(
-        conf, dcc_api or dcc_rpcapi.DCCAPI(conf, transport)
-    )
+    coord = coordination.Coordination(conf)
+    api = dcc_api or dcc_rpcapi.DCCAPI(conf, transport)
+    att = attester.Attester(conf, worker_mod.NonceLog(api, coord.member_id))
+    holder = {}
     wheel = timers.TimerWheel(
-        att.timer_job,
+        lambda key: holder["worker"].job(key),
         conf.dcs.attestation_interval,
         conf.dcs.attestation_jitter,
         conf.dcs.attestation_workers,
     )
+    worker = holder["worker"] = worker_mod.Worker(
+        conf, coord, wheel, att, dcs_rpcapi.DCSAPI(conf, transport)
+    )
+    owned = worker.timers
     reg = registrar.Registrar(
         conf,
         ca_key,
         ca_cert,
         _read_bundle(conf),
-        lambda host, hv: (att.forget(host, hv), wheel.add((host, hv), 0.0)),
+        lambda host, hv: (att.forget(host, hv), owned.add((host, hv), 0.0)),
     )
-    endpoint = manager.DCSManager(conf, reg, att, wheel)
-    server = rpc.get_server(conf, transport, conf.dcs.topic, "dcs", [endpoint])
-    for key in attestation_db.registered_nodes(
-        acaas_context.get_admin_context()
-    ):
-        wheel.add(key)
-    return server, wheel
+    endpoint = manager.DCSManager(
+        conf, reg, att, owned, worker.forward if coord.enabled else None
+    )
+    # Each worker also answers on its own server name, so that the others
+    # can forward a request to the owner of a node.
+    name = coord.member_id if coord.enabled else "dcs"
+    server = rpc.get_server(conf, transport, conf.dcs.topic, name, [endpoint])
+    if coord.enabled:
+        chains.configure(lambda: coord.lock("chains"))
+    return Service(server, wheel, coord, worker)
 
 
 def main(argv=None):
     conf, stop = daemon.prepare(argv, "acaas-dcs")
     try:
         transport = rpc.get_transport(conf)
-        server, wheel = build(conf, transport)
+        service = build(conf, transport)
+        service.start()
     except exception.ACaaSException as exc:
         LOG.error("acaas-dcs cannot start: %s", exc)
         return 1
-    server.start()
-    wheel.start()
-    LOG.info("acaas-dcs started: %d registered node(s)", len(wheel))
     while not stop.wait(1.0):
         pass
     LOG.info("acaas-dcs stopping")
-    server.stop()
-    wheel.stop()
-    server.wait()
+    service.stop()
     transport.cleanup()
     return 0

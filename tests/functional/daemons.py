@@ -101,6 +101,7 @@ class Cluster:
         self.dcs_opts.update(dcs)
         self.dcs_proc: subprocess.Popen | None = None
         self.dcc_procs: dict[str, subprocess.Popen] = {}
+        self.workers: dict[str, subprocess.Popen] = {}
         self.nodes: dict[str, SimNode] = {}
 
     # -- configuration -------------------------------------------------------
@@ -161,23 +162,57 @@ class Cluster:
     def start_dcs(self, wait: float = 30.0) -> None:
         """Start DC-S and wait until it serves (its queue exists, so
         agents' first requests are not dropped)."""
-        log = self.base / "dcs.log"
+        self.dcs_proc = self._start_dcs("dcs", "", wait)
+
+    def start_worker(self, name: str, extra: str, wait: float = 30.0):
+        """Start one more DC-S worker ``name`` (``extra``: configuration
+        sections appended, e.g. ``[coordination]``) and wait until it
+        serves."""
+        self.start_workers({name: extra}, wait)
+        return self.workers[name]
+
+    def start_workers(self, extras: dict[str, str], wait: float = 60.0):
+        """Start several DC-S workers at once (name -> ``extra``) and wait
+        until every one serves."""
+        started = {}
+        for name, extra in extras.items():
+            started[name] = self._spawn_dcs(name, extra)
+        for name, (proc, before) in started.items():
+            self.workers[name] = proc
+            self._wait_started(name, proc, before, wait)
+
+    def stop_worker(self, name: str, sig=signal.SIGTERM) -> int | None:
+        return self._stop(self.workers.pop(name, None), sig)
+
+    def _start_dcs(self, name: str, extra: str, wait: float):
+        proc, before = self._spawn_dcs(name, extra)
+        self._wait_started(name, proc, before, wait)
+        return proc
+
+    def _spawn_dcs(self, name: str, extra: str):
+        log = self.base / ("%s.log" % name)
         before = (
             log.read_text(errors="replace").count(STARTED)
             if log.exists()
             else 0
         )
-        self.dcs_proc = self._spawn("acaas-dcs", "dcs", self.write_conf("dcs"))
+        conf = self.write_conf(name, extra)
+        return self._spawn("acaas-dcs", name, conf), before
+
+    def _wait_started(self, name, proc, before, wait) -> None:
+        log = self.base / ("%s.log" % name)
         wait_for(
             lambda: (
                 log.read_text(errors="replace").count(STARTED) > before
-                or self.dcs_proc.poll() is not None
+                or proc.poll() is not None
             ),
             wait,
-            what="DC-S start",
+            what="DC-S %s start" % name,
         )
-        if self.dcs_proc.poll() is not None:
-            raise RuntimeError("acaas-dcs exited: %s" % self.log_tail("dcs"))
+        if proc.poll() is not None:
+            raise RuntimeError(
+                "acaas-dcs %s exited: %s" % (name, self.log_tail(name))
+            )
 
     def add_node(self, name: str, swtpm, domain: str | None = None):
         node = SimNode(name, swtpm, self.base / name)
@@ -216,8 +251,17 @@ class Cluster:
         return self._stop(self.dcc_procs.pop(name, None), sig)
 
     def stop_all(self) -> None:
+        """SIGTERM every process at once, then wait for each (in turn,
+        each agent's shutdown would add up)."""
+        procs = [*self.dcc_procs.values(), *self.workers.values()]
+        procs.append(self.dcs_proc)
+        for proc in procs:
+            if proc is not None and proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
         for name in list(self.dcc_procs):
             self.stop_dcc(name)
+        for name in list(self.workers):
+            self.stop_worker(name)
         self.stop_dcs()
 
     def log_tail(self, name: str, lines: int = 30) -> str:

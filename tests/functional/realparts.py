@@ -1,4 +1,5 @@
-"""Access to the real parts functional tests need (databases, broker, swtpm).
+"""Access to the real parts functional tests need (databases, broker, swtpm,
+Redis).
 
 A missing part skips a test on a developer's machine, but fails it when the
 ``CI`` environment variable is set: CI must never pass by skipping.
@@ -43,3 +44,14 @@ def require_program(name: str) -> str:
     path = shutil.which(name)
     require(path is not None, "program %s" % name)
     return path
+
+
+REDIS_HOST = os.environ.get("ACAAS_TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("ACAAS_TEST_REDIS_PORT", "6379"))
+
+
+def require_redis() -> str:
+    """The tooz backend URL of the test Redis, failing/skipping if absent
+    (tools/services.sh starts it)."""
+    require_port(REDIS_HOST, REDIS_PORT, "Redis")
+    return "redis://%s:%d" % (REDIS_HOST, REDIS_PORT)

@@ -162,8 +162,16 @@ def test_basic_flow_on_sqlite(tmp_path, swtpm_ca_template):  # noqa: F811
         assert (
             reg.registered and reg.rcot and reg.whitelists == ("compute-good",)
         )
-        assert reg.domain == DOMAIN
-        assert domains_db.domain_get(cluster.ctx, DOMAIN).dcot
+        # The node joins its declared domain right after its trusted
+        # status is stored (a second transaction): wait for it.
+        wait_for(
+            lambda: (
+                _reg(cluster, "node0").domain == DOMAIN
+                and domains_db.domain_get(cluster.ctx, DOMAIN).dcot
+            ),
+            10,
+            what="node0 in %s with a DCoT" % DOMAIN,
+        )
         assert cluster.stop_dcs() == 0  # graceful on SIGTERM
         assert cluster.stop_dcc("node0") == 0
     finally:
@@ -217,8 +225,16 @@ def test_file_not_on_whitelist_makes_node_untrusted(mysql_cluster):
     assert reg.rcot is None and reg.whitelists == ()
     events = _events(cluster, "node0", "ACAAS-ATT-030")
     assert events and "/usr/local/bin/rootkit" in events[0].detail
-    domain = domains_db.domain_get(cluster.ctx, DOMAIN)
-    assert domain.dcot is None and domain.cdcot is None
+    # The domain's chains are recomputed right after the node's status is
+    # stored (not in the same transaction): wait for them.
+    wait_for(
+        lambda: (
+            (d := domains_db.domain_get(cluster.ctx, DOMAIN)).dcot is None
+            and d.cdcot is None
+        ),
+        10,
+        what="DCoT and CDCoT of %s undefined" % DOMAIN,
+    )
     # The other nodes stay trusted.
     time.sleep(INTERVAL)
     assert all(

@@ -25,6 +25,7 @@ def test_generator_prints_our_groups():
         "[dcc]",
         "[nova]",
         "[placement]",
+        "[coordination]",
     ):
         assert group in out
     assert "#require_attestation = true" in out

@@ -1,0 +1,96 @@
+"""Pending registration challenges, shared by every DC-S worker.
+
+Registration takes two requests (Protocol 12.1); with several workers the
+second may reach another worker than the first, so the challenge between
+them lives here.  A challenge is taken (read and deleted) exactly once.
+"""
+
+import dataclasses
+import datetime
+
+import sqlalchemy as sa
+
+from acaas_nova.db import api
+from acaas_nova.db import models
+from acaas_nova.db import nodes as nodes_db
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingChallenge:
+    session: str
+    host: str
+    hypervisor_hostname: str
+    cid: str
+    ek_fingerprint: str
+    ek_public: bytes
+    ak_public: bytes
+    ak_name: bytes
+    secret_digest: bytes
+    expires_at: datetime.datetime
+
+
+def _now():
+    return nodes_db.naive(datetime.datetime.now(datetime.UTC))
+
+
+@api.translate_errors
+@api.context_manager.writer
+def challenge_create(context, pending):
+    """Store a PendingChallenge; expired ones are purged on the way."""
+    session = context.session
+    session.execute(
+        sa.delete(models.RegistrationChallenge).where(
+            models.RegistrationChallenge.expires_at < _now()
+        )
+    )
+    session.add(
+        models.RegistrationChallenge(
+            session=pending.session,
+            host=pending.host,
+            hypervisor_hostname=pending.hypervisor_hostname,
+            cid=pending.cid,
+            ek_fingerprint=pending.ek_fingerprint,
+            ek_public=pending.ek_public.hex(),
+            ak_public=pending.ak_public.hex(),
+            ak_name=pending.ak_name.hex(),
+            secret_digest=pending.secret_digest.hex(),
+            expires_at=nodes_db.naive(pending.expires_at),
+        )
+    )
+
+
+@api.translate_errors
+@api.context_manager.writer
+def challenge_take(context, session_id, host, hypervisor_hostname):
+    """Remove and return the unexpired challenge ``session_id`` of this
+    node; None if there is none (unknown, expired, another node's, or
+    already taken by a concurrent request)."""
+    rc = models.RegistrationChallenge
+    row = context.session.scalars(
+        sa.select(rc).where(
+            rc.session == session_id,
+            rc.host == host,
+            rc.hypervisor_hostname == hypervisor_hostname,
+        )
+    ).first()
+    if row is None:
+        return None
+    taken = context.session.execute(
+        sa.delete(rc)
+        .where(rc.session == session_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1 or row.expires_at < _now():
+        return None
+    return PendingChallenge(
+        session=row.session,
+        host=row.host,
+        hypervisor_hostname=row.hypervisor_hostname,
+        cid=row.cid,
+        ek_fingerprint=row.ek_fingerprint,
+        ek_public=bytes.fromhex(row.ek_public),
+        ak_public=bytes.fromhex(row.ak_public),
+        ak_name=bytes.fromhex(row.ak_name),
+        secret_digest=bytes.fromhex(row.secret_digest),
+        expires_at=nodes_db.aware(row.expires_at),
+    )

@@ -1,0 +1,152 @@
+"""Node ownership between DC-S workers and shared registration challenges,
+on SQLite, MariaDB and PostgreSQL."""
+
+import datetime
+
+import pytest
+
+from acaas_nova.db import attestation as attestation_db
+from acaas_nova.db import challenges as challenges_db
+from acaas_nova.db import ownership
+from acaas_nova.db import records
+
+NOW = datetime.datetime(2026, 12, 3, 12, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def ctx(migrated):
+    yield migrated[1]
+    ownership.configure(None)
+
+
+def _register(ctx, host):
+    attestation_db.node_register(
+        ctx, host, host, "cid-" + host, "ek-" + host, b"ak", "00", "c", {}
+    )
+    return (host, host)
+
+
+def _trusted(ctx, key):
+    return attestation_db.attestation_save(
+        ctx, *key, "cid-" + key[0], records.TRUST_TRUSTED, {}, "r", (), NOW
+    )
+
+
+def test_claim_takes_unowned_registered_nodes(ctx):
+    a, b = _register(ctx, "h1"), _register(ctx, "h2")
+    unregistered = ("h3", "h3")
+    got = ownership.nodes_claim(ctx, [a, b, unregistered], "w1", ["w1"])
+    assert got == {a, b}
+    assert ownership.node_owners(ctx) == {a: "w1", b: "w1"}
+
+
+def test_claim_fails_while_the_owner_is_alive(ctx):
+    a = _register(ctx, "h1")
+    assert ownership.nodes_claim(ctx, [a], "w1", ["w1", "w2"]) == {a}
+    assert ownership.nodes_claim(ctx, [a], "w2", ["w1", "w2"]) == set()
+    assert ownership.node_owners(ctx)[a] == "w1"
+    # Claiming one's own node again succeeds and changes nothing.
+    assert ownership.nodes_claim(ctx, [a], "w1", ["w1", "w2"]) == {a}
+
+
+def test_claim_takes_over_from_a_dead_owner(ctx):
+    a = _register(ctx, "h1")
+    ownership.nodes_claim(ctx, [a], "w1", ["w1", "w2"])
+    assert ownership.nodes_claim(ctx, [a], "w2", ["w2"]) == {a}
+    assert ownership.node_owners(ctx)[a] == "w2"
+
+
+def test_release_lets_a_live_worker_claim(ctx):
+    a, b = _register(ctx, "h1"), _register(ctx, "h2")
+    ownership.nodes_claim(ctx, [a, b], "w1", ["w1", "w2"])
+    assert ownership.nodes_release(ctx, [a, b], "w2") == 0
+    assert ownership.nodes_release(ctx, [a], "w1") == 1
+    assert ownership.nodes_claim(ctx, [a, b], "w2", ["w1", "w2"]) == {a}
+
+
+def test_many_nodes_in_chunks(ctx):
+    keys = [_register(ctx, "n%04d" % i) for i in range(ownership.CHUNK + 7)]
+    assert ownership.nodes_claim(ctx, keys, "w1", ["w1"]) == set(keys)
+    assert ownership.nodes_release(ctx, keys, "w1") == len(keys)
+
+
+def test_only_the_owner_records_an_attestation(ctx):
+    a = _register(ctx, "h1")
+    ownership.nodes_claim(ctx, [a], "w1", ["w1", "w2"])
+    ownership.configure("w2")
+    assert _trusted(ctx, a) is None
+    assert attestation_db.registration_get(ctx, *a).status == "unknown"
+    ownership.configure("w1")
+    assert _trusted(ctx, a) is not None
+    assert attestation_db.registration_get(ctx, *a).status == "trusted"
+
+
+def test_touch_is_guarded_by_owner(ctx):
+    a = _register(ctx, "h1")
+    ownership.nodes_claim(ctx, [a], "w1", ["w1"])
+    ownership.configure("w1")
+    _trusted(ctx, a)
+    later = NOW + datetime.timedelta(seconds=5)
+    ownership.configure("w2")
+    assert not attestation_db.attestation_touch(
+        ctx, *a, "cid-h1", {"n": 1}, later
+    )
+    ownership.configure("w1")
+    assert attestation_db.attestation_touch(ctx, *a, "cid-h1", {"n": 1}, later)
+    reg = attestation_db.registration_get(ctx, *a)
+    assert reg.state == {"n": 1}
+    assert reg.last_attested_at == later
+
+
+def test_any_worker_may_revoke(ctx):
+    a = _register(ctx, "h1")
+    ownership.nodes_claim(ctx, [a], "w1", ["w1", "w2"])
+    ownership.configure("w2")
+    saved = attestation_db.attestation_save(
+        ctx, *a, "cid-h1", records.TRUST_UNTRUSTED, revoke=True
+    )
+    assert saved is not None
+    reg = attestation_db.registration_get(ctx, *a)
+    assert reg.status == "untrusted" and not reg.registered
+
+
+def test_no_guard_without_coordination(ctx):
+    a = _register(ctx, "h1")
+    ownership.nodes_claim(ctx, [a], "w1", ["w1"])
+    ownership.configure(None)
+    assert _trusted(ctx, a) is not None
+
+
+def _pending(session, host="h1", seconds=60):
+    return challenges_db.PendingChallenge(
+        session=session,
+        host=host,
+        hypervisor_hostname=host,
+        cid="cid",
+        ek_fingerprint="fp",
+        ek_public=b"\x01\x02",
+        ak_public=b"\x03",
+        ak_name=b"\x00\x0b",
+        secret_digest=b"\xff" * 32,
+        expires_at=datetime.datetime.now(datetime.UTC)
+        + datetime.timedelta(seconds=seconds),
+    )
+
+
+def test_challenge_is_taken_once_by_its_node(ctx):
+    challenges_db.challenge_create(ctx, _pending("s1"))
+    assert challenges_db.challenge_take(ctx, "s1", "h2", "h2") is None
+    taken = challenges_db.challenge_take(ctx, "s1", "h1", "h1")
+    assert taken.ek_public == b"\x01\x02"
+    assert taken.secret_digest == b"\xff" * 32
+    assert taken.ak_name == b"\x00\x0b"
+    assert challenges_db.challenge_take(ctx, "s1", "h1", "h1") is None
+
+
+def test_expired_challenge_is_refused_and_purged(ctx):
+    challenges_db.challenge_create(ctx, _pending("old", seconds=-1))
+    assert challenges_db.challenge_take(ctx, "old", "h1", "h1") is None
+    challenges_db.challenge_create(ctx, _pending("old2", seconds=-1))
+    challenges_db.challenge_create(ctx, _pending("new"))
+    assert challenges_db.challenge_take(ctx, "old2", "h1", "h1") is None
+    assert challenges_db.challenge_take(ctx, "new", "h1", "h1") is not None
