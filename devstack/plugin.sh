@@ -233,8 +233,10 @@ function acaas_whitelist_node {
     "$ACAAS_BIN_DIR/python" "$ACAAS_PLUGIN_DIR/tools/acaas_node_evidence.py" \
         pcrs --tcti "$(acaas_tcti)" --output "$dir/pcrs.json" ||
         die $LINENO "cannot read this node's PCRs"
+    # securityfs is root's to read; the copy is the stack user's.
+    # shellcheck disable=SC2024
     sudo cat "$log" >"$dir/measurements"
-    version=$(date -u +%Y%m%d%H%M%S)
+    version=$(date -u +%Y%m%dT%H%M%S.%N)
     "$ACAAS_BIN_DIR/acaas-manage" --config-file "$ACAAS_CONF" whitelist generate \
         --name "$ACAAS_WHITELIST_NAME" --version "$version" \
         --description "good state of $(hostname -s) at stack time" \
