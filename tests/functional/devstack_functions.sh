@@ -68,7 +68,7 @@ function get_python_exec_prefix {
 }
 
 function get_transport_url {
-    echo "rabbit://stackrabbit:secret@127.0.0.1:5672/"
+    echo "${STUB_TRANSPORT_URL:-rabbit://stackrabbit:secret@127.0.0.1:5672/}"
 }
 
 function database_connection_url {

@@ -16,12 +16,15 @@ import shutil
 import socket
 import subprocess
 import sys
+import uuid
 
 import pytest
 from oslo_config import cfg
 
 from acaas_nova.conf import opts as acaas_opts
+from tests.functional import daemons
 from tests.functional import realparts
+from tests.functional.daemons import RABBIT_URL
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
@@ -31,6 +34,7 @@ WEIGHER = "acaas_nova.scheduler.weighers.acaas_weigher.ACaaSWeigher"
 ALL_IN_ONE = "key,mysql,rabbit,n-api,n-cond,n-sch,n-cpu,placement-api"
 COMPUTE_ONLY = "n-cpu,placement-client"
 PHASE_TIMEOUT = 120
+MAIN = "import sys; from %s import main; sys.exit(main())"
 
 NOVA_CONF_BEFORE = """[DEFAULT]
 host = node-a
@@ -105,6 +109,8 @@ class Node:
         for name, args in (
             ("python", ""),
             ("acaas-manage", " -m acaas_nova.cmd.manage"),
+            ("acaas-dcs", " -c '%s'" % MAIN % "dc_agents.dcs.service"),
+            ("acaas-dcc", " -c '%s'" % MAIN % "dc_agents.dcc.service"),
         ):
             path = self.bin / name
             path.write_text(
@@ -158,6 +164,13 @@ class Node:
 
     def json(self, *args: str):
         return json.loads(self.manage("--format", "json", *args))
+
+    def log_tail(self, service: str, lines: int = 40) -> str:
+        path = self.stub / ("%s.log" % service)
+        if not path.exists():
+            return "(no log)"
+        text = path.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop_launched(self) -> None:
         for pidfile in self.stub.glob("*.pid"):
@@ -359,15 +372,14 @@ def _extra_node(tmp_path, services, **env) -> Node:
     measured.mkdir()
     for name in ("nova-compute", "acaas-dcc"):
         (measured / name).write_text("#!/bin/sh\n# %s\n" % name)
-    return Node(
-        tmp_path,
-        services,
-        STUB_LAUNCH="acaas-swtpm",
-        ACAAS_SWTPM_PORT=str(port),
-        ACAAS_MEASURED_FILES="%s/nova-compute %s/acaas-dcc %s/missing"
+    settings = {
+        "STUB_LAUNCH": "acaas-swtpm",
+        "ACAAS_SWTPM_PORT": str(port),
+        "ACAAS_MEASURED_FILES": "%s/nova-compute %s/acaas-dcc %s/missing"
         % (measured, measured, measured),
-        **env,
-    )
+    }
+    settings.update(env)
+    return Node(tmp_path, services, **settings)
 
 
 def test_all_in_one_extra_unstack_clean(tmp_path, swtpm_programs):
@@ -443,6 +455,59 @@ def test_compute_only_extra_restack(tmp_path, swtpm_programs):
         listed = node.json("whitelist", "list")
         assert [w["name"] for w in listed] == ["devstack-test"] * 2
         assert listed[0]["version"] != listed[1]["version"]
+        node.run("unstack")
+    finally:
+        node.stop_launched()
+
+
+def test_all_in_one_node_becomes_trusted(tmp_path, swtpm_programs):
+    """The stacked node registers and attests with what the plugin made:
+    its swtpm's EK chains to the bundle, the list matches PCR 10, the
+    generated white-list covers it (DC-S, DC-C and RabbitMQ real)."""
+    realparts.require_port("127.0.0.1", 5672, "RabbitMQ")
+    node = _extra_node(
+        tmp_path,
+        ALL_IN_ONE,
+        STUB_LAUNCH="acaas-swtpm,acaas-dcs,acaas-dcc",
+        STUB_TRANSPORT_URL=RABBIT_URL,
+        ACAAS_ATTESTATION_INTERVAL="2",
+    )
+    run = uuid.uuid4().hex[:10]
+    try:
+        node.run("stack", "post-config")
+        # What a local.conf [[post-config|$ACAAS_CONF]] section would add:
+        # queues of our own next to other tests on the same broker.
+        for section, option, value in (
+            ("DEFAULT", "control_exchange", "acaas-devstack-" + run),
+            ("dcs", "topic", "acaas-dcs-" + run),
+            ("dcc", "topic", "acaas-dcc-" + run),
+            ("dcc", "retry_interval", "0.5"),
+        ):
+            subprocess.run(
+                [sys.executable, str(HERE / "devstack_ini.py"), "set"]
+                + [str(node.acaas_conf), section, option, value],
+                check=True,
+            )
+        node.run("stack", "extra")
+
+        def trusted():
+            hosts = node.json("host", "list")
+            return hosts and hosts[0]["status"] == "trusted" and hosts[0]
+
+        try:
+            host = daemons.wait_for(trusted, 90, what="node-a trusted")
+        except AssertionError as exc:
+            raise AssertionError(
+                "%s\nhosts: %s\nDC-S:\n%s\nDC-C:\n%s"
+                % (
+                    exc,
+                    node.json("host", "list"),
+                    node.log_tail("acaas-dcs"),
+                    node.log_tail("acaas-dcc"),
+                )
+            ) from None
+        assert host["host"] == "node-a"
+        assert "devstack-test" in str(host["whitelists"])
         node.run("unstack")
     finally:
         node.stop_launched()
