@@ -8,7 +8,11 @@
 # $STUB_DIR/<service>.pid, output in <service>.log) and stop_process stops
 # them, as devstack's systemd units would.
 
-STUB_INI="$STUB_PYTHON $(dirname "${BASH_SOURCE[0]}")/devstack_ini.py"
+STUB_INI_PY="$(dirname "${BASH_SOURCE[0]}")/devstack_ini.py"
+
+function _ini {
+    "$STUB_PYTHON" -I -S "$STUB_INI_PY" "$@"
+}
 
 function stub_record {
     local IFS='|'
@@ -21,30 +25,30 @@ function _strip_sudo {
 
 function iniset {
     _strip_sudo "$1" && shift
-    $STUB_INI set "$@"
+    _ini set "$@"
 }
 
 function iniset_multiline {
     _strip_sudo "$1" && shift
-    $STUB_INI set-multi "$@"
+    _ini set-multi "$@"
 }
 
 function iniget {
-    $STUB_INI get "$@"
+    _ini get "$@"
 }
 
 function iniget_multiline {
-    $STUB_INI get-multi "$@"
+    _ini get-multi "$@"
 }
 
 function inicomment {
     _strip_sudo "$1" && shift
-    $STUB_INI comment "$@"
+    _ini comment "$@"
 }
 
 function ini_has_option {
     _strip_sudo "$1" && shift
-    $STUB_INI has "$@"
+    _ini has "$@"
 }
 
 function is_service_enabled {
