@@ -41,6 +41,7 @@ host = node-a
 
 [filter_scheduler]
 available_filters = nova.scheduler.filters.all_filters
+available_filters = mycloud.filters.RackFilter
 enabled_filters = ComputeFilter,ImagePropertiesFilter
 """
 
@@ -213,6 +214,7 @@ def test_all_in_one_post_config(tmp_path):
     sched = nova["filter_scheduler"]
     assert sched["available_filters"] == [
         "nova.scheduler.filters.all_filters",
+        "mycloud.filters.RackFilter",  # an operator's line is kept
         FILTER,
     ]
     assert one(nova, "filter_scheduler", "enabled_filters") == (
@@ -511,6 +513,35 @@ def test_all_in_one_node_becomes_trusted(tmp_path, swtpm_programs):
         node.run("unstack")
     finally:
         node.stop_launched()
+
+
+def test_node_evidence_errors_are_one_line(tmp_path):
+    tool = ROOT / "devstack/tools/acaas_node_evidence.py"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    nobody = "swtpm:host=127.0.0.1,port=1"
+    for args, expected in (
+        (
+            ["measure", "--tcti", nobody, "--log", str(tmp_path / "log")]
+            + [str(tmp_path / "missing")],
+            "No such file or directory",
+        ),
+        (
+            ["pcrs", "--tcti", nobody, "--output", str(tmp_path / "p")],
+            "open %s failed" % nobody,
+        ),
+    ):
+        proc = subprocess.run(
+            [sys.executable, str(tool), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=PHASE_TIMEOUT,
+        )
+        assert proc.returncode == 1, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert lines[0].startswith("acaas_node_evidence: error: ")
+        assert expected in lines[0]
 
 
 # --- shellcheck -------------------------------------------------------------
