@@ -36,14 +36,21 @@ COMPUTE_ONLY = "n-cpu,placement-client"
 PHASE_TIMEOUT = 120
 MAIN = "import sys; from %s import main; sys.exit(main())"
 
-NOVA_CONF_BEFORE = """[DEFAULT]
+# A filter line an operator (or another plugin) wrote before ours.
+OPERATOR_FILTER = (
+    "nova.scheduler.filters.isolated_hosts_filter.IsolatedHostsFilter"
+)
+NOVA_CONF_BEFORE = (
+    """[DEFAULT]
 host = node-a
 
 [filter_scheduler]
 available_filters = nova.scheduler.filters.all_filters
-available_filters = mycloud.filters.RackFilter
+available_filters = %s
 enabled_filters = ComputeFilter,ImagePropertiesFilter
 """
+    % OPERATOR_FILTER
+)
 
 
 def _free_port_pair() -> int:
@@ -214,7 +221,7 @@ def test_all_in_one_post_config(tmp_path):
     sched = nova["filter_scheduler"]
     assert sched["available_filters"] == [
         "nova.scheduler.filters.all_filters",
-        "mycloud.filters.RackFilter",  # an operator's line is kept
+        OPERATOR_FILTER,  # kept
         FILTER,
     ]
     assert one(nova, "filter_scheduler", "enabled_filters") == (
@@ -270,6 +277,42 @@ def test_all_in_one_post_config(tmp_path):
     assert node.calls("setup_develop") == [
         ["setup_develop", str(ROOT), "agent"]
     ]
+
+
+def test_nova_loads_our_filter_and_weigher(tmp_path):
+    """nova-scheduler's own option parsing and class loaders, fed the
+    nova.conf the plugin wrote, find the ACaaS filter and weigher."""
+    from nova.conf import scheduler as nova_scheduler_conf
+    from nova.scheduler import filters
+    from nova.scheduler import weights
+
+    from acaas_nova import conf as acaas_conf
+
+    node = Node(tmp_path, ALL_IN_ONE)
+    node.run("stack", "post-config")
+    conf = cfg.ConfigOpts()
+    nova_scheduler_conf.register_opts(conf)
+    acaas_conf.register_opts(conf)
+    conf(
+        ["--config-file", str(node.nova_conf)],
+        project="nova",
+        default_config_files=[],
+    )
+    sched = conf.filter_scheduler
+    assert "ACaaSFilter" in sched.enabled_filters
+    loaded = filters.HostFilterHandler().get_matching_classes(
+        sched.available_filters
+    )
+    names = {c.__name__ for c in loaded}
+    assert {"ACaaSFilter", "ComputeFilter", "ImagePropertiesFilter"} <= names
+    assert set(sched.enabled_filters) <= names  # nova refuses unknown ones
+    loaded = weights.HostWeightHandler().get_matching_classes(
+        sched.weight_classes
+    )
+    names = [c.__name__ for c in loaded]
+    assert "ACaaSWeigher" in names and "RAMWeigher" in names
+    assert conf.acaas.require_attestation is False
+    assert conf.acaas_database.connection.startswith("sqlite:///")
 
 
 def test_post_config_twice_changes_nothing(tmp_path):
