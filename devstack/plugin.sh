@@ -8,7 +8,7 @@
 #                    acaas.conf, our database
 # stack extra        db sync, the node's swtpm, its white-list, acaas-dcs on
 #                    the controller and acaas-dcc on compute nodes
-# unstack            stop our services
+# unstack            stop our services (DC-S, DC-C, swtpm)
 # clean              remove our state and configuration, drop the database
 #
 # Variables and their defaults: devstack/settings, docs/devstack.rst.
@@ -274,7 +274,9 @@ function start_acaas {
 
 function stop_acaas {
     local service
-    for service in acaas-dcc acaas-swtpm acaas-dcs; do
+    # DC-S first: it lets running attestations finish, which would wait
+    # for their deadline once DC-C is gone; swtpm last, after DC-C.
+    for service in acaas-dcs acaas-dcc acaas-swtpm; do
         stop_process "$service"
     done
 }

@@ -109,7 +109,18 @@ function stop_process {
     is_service_enabled "$1" || return 0
     stub_record stop_process "$@"
     if [[ -f "$STUB_DIR/$1.pid" ]]; then
-        kill "$(cat "$STUB_DIR/$1.pid")" 2>/dev/null || true
+        # Like systemctl stop: TERM, wait for the exit, KILL after 20 s.
+        local pid deadline=$((SECONDS + 20))
+        pid=$(cat "$STUB_DIR/$1.pid")
+        kill "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null; do
+            if ((deadline > 0 && SECONDS > deadline)); then
+                echo "stop_process: $1 ignored TERM for 20 s, killed" >&2
+                kill -9 "$pid" 2>/dev/null || true
+                deadline=0
+            fi
+            sleep 0.1
+        done
         rm -f "$STUB_DIR/$1.pid"
     fi
 }
