@@ -18,7 +18,7 @@ wait_port() {
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(swtpm swtpm-tools tpm2-tools libtss2-dev pkg-config)
+packages=(swtpm swtpm-tools tpm2-tools libtss2-dev pkg-config shellcheck)
 listening 3306 || command -v mariadbd >/dev/null || packages+=(mariadb-server)
 listening 5432 || ls /etc/postgresql >/dev/null 2>&1 || packages+=(postgresql)
 listening 5672 || command -v rabbitmq-server >/dev/null \
