@@ -36,17 +36,20 @@ def _read_bundle(conf):
 class Service:
     """A built DC-S worker: RPC server, timers, coordination."""
 
-    def __init__(self, server, wheel, coord, worker) -> None:
+    def __init__(self, server, wheel, coord, worker, compliance=None):
         self.server = server
         self.wheel = wheel
         self.coord = coord
         self.worker = worker
+        self.compliance = compliance
 
     def start(self) -> None:
         self.coord.start()
         self.worker.start()
         self.server.start()
         self.wheel.start()
+        if self.compliance is not None:
+            self.compliance.start()
         LOG.info(
             "acaas-dcs started: %d registered node(s) owned by %s",
             len(self.wheel),
@@ -54,6 +57,8 @@ class Service:
         )
 
     def stop(self) -> None:
+        if self.compliance is not None:
+            self.compliance.stop()
         self.server.stop()
         self.wheel.stop()
         self.worker.stop()
@@ -101,7 +106,27 @@ def build(conf, transport, dcc_api=None):
     server = rpc.get_server(conf, transport, conf.dcs.topic, name, [endpoint])
     if coord.enabled:
         chains.configure(lambda: coord.lock("chains"))
-    return Service(server, wheel, coord, worker)
+    return Service(server, wheel, coord, worker, _compliance(conf, coord))
+
+
+def _compliance(conf, coord):
+    """The compliance loop when ``[compliance] enabled``, else None."""
+    if not conf.compliance.enabled:
+        return None
+    # Imported here: only DC-S with compliance needs openstacksdk.
+    from acaas_nova import context as acaas_context
+    from dc_agents.compliance import compute
+    from dc_agents.compliance import loop
+    from dc_agents.compliance import manager as manager_mod
+    from dc_agents.compliance import nova_cloud
+    from dc_agents.compliance import traits
+
+    nova = compute.NovaCompute.from_conf(conf)
+    placement = traits.PlacementTraits.from_conf(conf)
+    ctx = acaas_context.get_admin_context()
+    cloud = nova_cloud.NovaCloud(nova, placement)
+    manager = manager_mod.ComplianceManager(conf, cloud, ctx)
+    return loop.ComplianceLoop(conf, coord, manager, placement, ctx)
 
 
 def main(argv=None):
