@@ -202,6 +202,13 @@ def main() -> int:
         choices=("sqlite", "mysql"),
         help="database backend (a throw-away database)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="N",
+        type=int,
+        default=0,
+        help="profile DC-S (yappi, CPU time, all threads); print N lines",
+    )
     parser.add_argument("--simulator", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.simulator:
@@ -292,11 +299,28 @@ def run(args) -> int:
         time.sleep(max(5.0, args.interval))
         jobs0, lat0 = wheel.stats.jobs, wheel.stats.max_lateness
         wheel.stats.max_lateness = 0.0
+        if args.profile:
+            import yappi
+
+            yappi.set_clock_type("cpu")
+            yappi.start()
         cpu0 = _cpu()
         start = time.monotonic()
         time.sleep(args.duration)
         elapsed = time.monotonic() - start
         cpu = _cpu() - cpu0
+        if args.profile:
+            yappi.stop()
+            stats = yappi.get_func_stats()
+            stats.sort("tsub")
+            stats.print_all(
+                columns={
+                    0: ("name", 60),
+                    1: ("ncall", 9),
+                    2: ("tsub", 8),
+                    3: ("ttot", 8),
+                },
+            )
         jobs = wheel.stats.jobs - jobs0
         failures = wheel.stats.failures
         late = wheel.stats.max_lateness
