@@ -289,3 +289,57 @@ def attestation_touch(context, host, hypervisor_hostname, cid, state, at):
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+@api.translate_errors
+@api.context_manager.writer
+def attestation_touch_many(context, nodes, at):
+    """Many unchanged re-attestations in one statement.
+
+    ``nodes`` is a list of (host, hypervisor_hostname, cid, state): their
+    ``last_attested_at`` becomes ``at`` in one UPDATE, and those whose
+    ``state`` is not None (the verifier state changed materially) have it
+    stored too.  Only rows still trusted under ``cid`` are written.
+    Returns the (host, hypervisor_hostname) of those that were not.
+    """
+    if not nodes:
+        return []
+    cn = models.ComputeNode
+    keys = [(host, hv, cid) for host, hv, cid, _state in nodes]
+    where = (
+        sa.tuple_(cn.host, cn.hypervisor_hostname, cn.cid).in_(keys),
+        cn.status == records.TRUST_TRUSTED,
+    )
+    session = context.session
+    result = session.execute(
+        sa.update(cn)
+        .where(*where)
+        .values(last_attested_at=nodes_db.naive(at))
+        .execution_options(synchronize_session=False)
+    )
+    missed = []
+    if result.rowcount != len(keys):
+        found = set(
+            session.execute(
+                sa.select(cn.host, cn.hypervisor_hostname, cn.cid).where(
+                    *where
+                )
+            )
+        )
+        missed = [(h, v) for h, v, c in keys if (h, v, c) not in found]
+    lost = set(missed)
+    for host, hv, cid, state in nodes:
+        if state is None or (host, hv) in lost:
+            continue
+        session.execute(
+            sa.update(cn)
+            .where(
+                cn.host == host,
+                cn.hypervisor_hostname == hv,
+                cn.cid == cid,
+                cn.status == records.TRUST_TRUSTED,
+            )
+            .values(attestation_state=json.dumps(state, sort_keys=True))
+            .execution_options(synchronize_session=False)
+        )
+    return missed

@@ -36,7 +36,7 @@ class DCSManager:
     """Endpoint of DC-S's RPC API (see :class:`~dc_agents.dcs.rpcapi.DCSAPI`
     for the version history)."""
 
-    target = oslo_messaging.Target(version="1.0")
+    target = oslo_messaging.Target(version="1.1")
 
     def __init__(self, conf, registrar, attester, timers) -> None:
         self.conf = conf
@@ -147,6 +147,32 @@ class DCSManager:
             raise refused
         self.timers.remove((host, hv))
         return result
+
+    # -- attestation rounds ---------------------------------------------
+
+    @oslo_messaging.expose
+    def round_answer(self, context, **kwargs):
+        """A DC-C's answer to a round (a cast: nothing is returned).  Only
+        the envelope is checked here; the round book and the verifier
+        judge the rest on the collecting thread."""
+        ctx = acaas_context.get_admin_context()
+        try:
+            host, hv = self._checked(ctx, "round_answer", kwargs)
+            round_id = messages.text(kwargs.get("round_id"), "round id", 64)
+            error = kwargs.get("error")
+            if error is not None:
+                if not isinstance(error, dict):
+                    raise errors.MalformedMessage(
+                        what="round error", reason="not a mapping"
+                    )
+                error = (
+                    messages.text(error.get("kind"), "error kind", 64),
+                    messages.text(error.get("message"), "error", 500),
+                )
+        except errors.MalformedMessage as exc:
+            LOG.warning("Round answer refused: %s", exc.message)
+            return
+        self.timers.answer(round_id, (host, hv), kwargs.get("answer"), error)
 
     # -- administration -------------------------------------------------------
 

@@ -12,9 +12,10 @@ class DCSAPI:
 
     * 1.0 - Initial version: register, activate, registration_status,
       platform_changed, attest_host, domain_add_host.
+    * 1.1 - round_answer (a cast to the worker that opened the round).
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     def __init__(self, conf, transport, timeout: float | None = None):
         target = oslo_messaging.Target(
@@ -87,4 +88,20 @@ class DCSAPI:
             host=host,
             hypervisor_hostname=hypervisor_hostname,
             domain=domain,
+        )
+
+    def round_answer(
+        self, worker, round_id, host, hypervisor_hostname, answer, error
+    ) -> None:
+        """A DC-C's answer to a round (a cast to the worker that sent it):
+        the quote answer, or ``error`` = {"kind", "message"}."""
+        cctxt = self.client.prepare(server=worker, version="1.1")
+        cctxt.cast(
+            {},
+            "round_answer",
+            round_id=round_id,
+            host=host,
+            hypervisor_hostname=hypervisor_hostname,
+            answer=answer,
+            error=error,
         )

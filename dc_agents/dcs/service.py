@@ -1,6 +1,8 @@
 """acaas-dcs: the DC-S daemon (console script ``acaas-dcs``)."""
 
 import logging
+import os
+import socket
 
 from acaas_nova import context as acaas_context
 from acaas_nova import exception
@@ -14,7 +16,7 @@ from dc_agents.dcs import ca
 from dc_agents.dcs import dbwrite
 from dc_agents.dcs import manager
 from dc_agents.dcs import registrar
-from dc_agents.dcs import timers
+from dc_agents.dcs import roundrunner
 
 LOG = logging.getLogger(__name__)
 
@@ -30,23 +32,26 @@ def _read_bundle(conf):
         raise exception.ConfigError(reason="ek_ca_bundle: %s" % exc) from None
 
 
+def worker_name(conf) -> str:
+    """This worker's name: ``[dcs] worker_name`` or host name and pid."""
+    return conf.dcs.worker_name or "%s-%d" % (
+        socket.gethostname(),
+        os.getpid(),
+    )
+
+
 def build(conf, transport, dcc_api=None):
-    """(RPC server, timer wheel) of a DC-S, wired but not started.
+    """(RPC server, round runner) of a DC-S, wired but not started.
 
     ``dcc_api`` replaces the DC-C client (the benchmark's simulated nodes).
     """
     db_api.configure(conf)
     dbwrite.configure(conf)
     ca_key, ca_cert = ca.load_or_create(conf.dcs.ca_path)
-    att = attester.Attester(
-        conf, dcc_api or dcc_rpcapi.DCCAPI(conf, transport)
-    )
-    wheel = timers.TimerWheel(
-        att.timer_job,
-        conf.dcs.attestation_interval,
-        conf.dcs.attestation_jitter,
-        conf.dcs.attestation_workers,
-    )
+    dcc_api = dcc_api or dcc_rpcapi.DCCAPI(conf, transport)
+    att = attester.Attester(conf, dcc_api)
+    worker = worker_name(conf)
+    wheel = roundrunner.RoundRunner(conf, att, dcc_api, worker)
     reg = registrar.Registrar(
         conf,
         ca_key,
@@ -55,7 +60,9 @@ def build(conf, transport, dcc_api=None):
         lambda host, hv: (att.forget(host, hv), wheel.add((host, hv), 0.0)),
     )
     endpoint = manager.DCSManager(conf, reg, att, wheel)
-    server = rpc.get_server(conf, transport, conf.dcs.topic, "dcs", [endpoint])
+    server = rpc.get_server(
+        conf, transport, conf.dcs.topic, worker, [endpoint]
+    )
     for key in attestation_db.registered_nodes(
         acaas_context.get_admin_context()
     ):
