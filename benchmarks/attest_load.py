@@ -296,6 +296,12 @@ def main() -> int:
     parser.add_argument("--real", type=int, default=2)
     parser.add_argument("--partitions", type=int, default=64)
     parser.add_argument(
+        "--warmup",
+        type=float,
+        default=300.0,
+        help="longest wait for every node to be trusted before measuring",
+    )
+    parser.add_argument(
         "--db",
         default="mysql",
         choices=("sqlite", "mysql", "postgresql"),
@@ -436,8 +442,19 @@ def run(args) -> int:
             node.boot()
             cluster.start_dcc(name)
         # Warm-up: the first round (full logs, first trusted events) and
-        # the real agents' registration; then measure the steady state.
-        time.sleep(max(5.0, 1.5 * args.interval))
+        # the real agents' registration -- until every node is trusted --
+        # then one more interval; then measure the steady state.
+        t0 = time.monotonic()
+        while _statuses(ctx).get("trusted", 0) < args.nodes:
+            if time.monotonic() - t0 > args.warmup:
+                print(
+                    "warm-up: not all nodes trusted after %.0fs: %s"
+                    % (args.warmup, _statuses(ctx))
+                )
+                break
+            time.sleep(1.0)
+        print("warm-up: all trusted after %.1fs" % (time.monotonic() - t0))
+        time.sleep(args.interval)
         ps = [psutil.Process(w.pid) for w in workers]
         for w in workers:
             w.send_signal(signal.SIGUSR1)

@@ -54,11 +54,12 @@ class BatchWriter:
         """Queue ``item`` for ``key``; a newer item for the same key
         replaces an unwritten older one (only the latest matters)."""
         with self._cond:
-            if not self._pending:
+            first = not self._pending
+            if first:
                 self._first = time.monotonic()
             self._pending[key] = item
-            if len(self._pending) >= self.max_items:
-                self._cond.notify()
+            if first or len(self._pending) >= self.max_items:
+                self._cond.notify()  # start the clock, or flush now
 
     def discard(self, key: Hashable) -> None:
         """Drop an unwritten item (its node changed: written elsewhere)."""

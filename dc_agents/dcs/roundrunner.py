@@ -35,6 +35,7 @@ from dc_agents.dcs import verifier
 
 LOG = logging.getLogger(__name__)
 SWEEP_SECONDS = 0.25
+_SWEEP = object()  # a queue entry: expire what was due by its time
 MAX_BATCH = 500
 
 
@@ -173,10 +174,16 @@ class RoundRunner:
     # -- answers ----------------------------------------------------------
 
     def answer(self, round_id, key, raw, error) -> None:
-        """Queue one answer (from the RPC server's threads)."""
-        self._answers.put((round_id, tuple(key), raw, error))
+        """Queue one answer (from the RPC server's threads), stamped with
+        its arrival time: its deadline is checked against that."""
+        self._answers.put(
+            (round_id, tuple(key), raw, error, self.book.clock())
+        )
 
     def _judge(self) -> None:
+        """The collecting thread: answers in arrival order, in batches;
+        expiry sweeps come through the same queue, so an answer that
+        arrived before a sweep is judged before it."""
         while True:
             item = self._answers.get()
             batch = [item]
@@ -190,14 +197,17 @@ class RoundRunner:
                 if entry is None:
                     return
                 try:
-                    self._judge_one(ctx, *entry)
+                    if entry[0] is _SWEEP:
+                        self._expire(ctx, entry[1])
+                    else:
+                        self._judge_one(ctx, *entry)
                 except Exception:
                     # One answer's failure must not stop the others.
-                    LOG.exception("Judging the answer %s failed", entry[:2])
+                    LOG.exception("Judging %s failed", entry[:2])
 
-    def _judge_one(self, ctx, round_id, key, raw, error) -> None:
+    def _judge_one(self, ctx, round_id, key, raw, error, arrived) -> None:
         try:
-            ask = self.book.claim(round_id, _ident(key))
+            ask = self.book.claim(round_id, _ident(key), arrived)
         except rounds.RoundRefused as exc:
             LOG.debug("Answer dropped unverified: %s", exc)
             return
@@ -216,15 +226,14 @@ class RoundRunner:
 
     def _sweep(self) -> None:
         while not self._stop.wait(SWEEP_SECONDS):
-            expired = self.book.expire()
-            if not expired:
-                continue
-            ctx = acaas_context.get_admin_context()
-            for ask in expired:
-                try:
-                    self._concluded(ask.key, self.att.round_expired(ctx, ask))
-                except Exception:
-                    LOG.exception("Recording %s as unknown failed", ask.node)
+            self._answers.put((_SWEEP, self.book.clock()))
+
+    def _expire(self, ctx, now) -> None:
+        for ask in self.book.expire(now):
+            try:
+                self._concluded(ask.key, self.att.round_expired(ctx, ask))
+            except Exception:
+                LOG.exception("Recording %s as unknown failed", ask.node)
 
     def _write_batch(self, items):
         ctx = acaas_context.get_admin_context()

@@ -120,8 +120,13 @@ class RoundBook:
                 self._expiry[round_id] = expires
         return round_id, round_nonce, list(made.values())
 
-    def claim(self, round_id: str, node: str) -> Ask:
-        """The ask an answer responds to; it can be claimed once."""
+    def claim(self, round_id: str, node: str, at: float | None = None) -> Ask:
+        """The ask an answer responds to; it can be claimed once.
+
+        ``at`` is when the answer arrived (default: now): an answer that
+        arrived in time is not refused for waiting in a queue.
+        """
+        at = self.clock() if at is None else at
         with self._lock:
             asks = self._rounds.get(round_id)
             if asks is None:
@@ -132,7 +137,7 @@ class RoundBook:
                     "node %s was not asked in round %s, or has answered"
                     % (node, round_id)
                 )
-            if self.clock() > ask.expires:
+            if at > ask.expires:
                 raise RoundRefused(
                     "answer of %s to round %s after its deadline"
                     % (node, round_id)
@@ -144,9 +149,10 @@ class RoundBook:
                 del self._expiry[round_id]
             return ask
 
-    def expire(self) -> list[Ask]:
-        """Remove and return every ask whose deadline has passed."""
-        now = self.clock()
+    def expire(self, now: float | None = None) -> list[Ask]:
+        """Remove and return every ask whose deadline had passed at ``now``
+        (default: the present)."""
+        now = self.clock() if now is None else now
         out: list[Ask] = []
         with self._lock:
             for round_id, expires in list(self._expiry.items()):
