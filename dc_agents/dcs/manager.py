@@ -46,13 +46,20 @@ class DCSManager:
 
     # -- helpers -------------------------------------------------------------
 
-    def _checked(self, ctx, method, args):
-        """Validate size and identity of a request; return (host, hv)."""
+    def _checked(self, ctx, method, args, size=True):
+        """Validate size and identity of a request; return (host, hv).
+
+        ``size`` false: the caller checks the size of what it parses
+        (round answers: parse_quote_answer does, once).
+        """
         subject = str(args.get("host"))[:255]
         try:
-            messages.check_size(
-                args, "%s request" % method, self.conf.dcs.max_message_bytes
-            )
+            if size:
+                messages.check_size(
+                    args,
+                    "%s request" % method,
+                    self.conf.dcs.max_message_bytes,
+                )
             host = messages.text(args.get("host"), "host")
             hv = args.get("hypervisor_hostname")
             hv = (
@@ -157,7 +164,7 @@ class DCSManager:
         judge the rest on the collecting thread."""
         ctx = acaas_context.get_admin_context()
         try:
-            host, hv = self._checked(ctx, "round_answer", kwargs)
+            host, hv = self._checked(ctx, "round_answer", kwargs, size=False)
             round_id = messages.text(kwargs.get("round_id"), "round id", 64)
             error = kwargs.get("error")
             if error is not None:
