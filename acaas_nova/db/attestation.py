@@ -343,3 +343,53 @@ def attestation_touch_many(context, nodes, at):
             .execution_options(synchronize_session=False)
         )
     return missed
+
+
+@api.translate_errors
+@api.context_manager.reader
+def registrations_all(context):
+    """Every registered node's Registration, in a few queries (DC-S
+    start-up: not one read per node)."""
+    session = context.session
+    domains = {
+        d.id: d.name
+        for d in session.scalars(sa.select(models.PhysicalLayerDomain))
+    }
+    properties: dict[int, dict[str, str]] = {}
+    for prop in session.scalars(sa.select(models.NodeProperty)):
+        properties.setdefault(prop.node_id, {})[prop.key] = prop.value
+    rows = session.scalars(
+        sa.select(models.ComputeNode).where(
+            models.ComputeNode.cid.is_not(None)
+        )
+    )
+    out = []
+    for row in rows:
+        node = nodes_db.to_record(
+            session,
+            row,
+            properties=properties.get(row.id, {}),
+            domains=domains,
+            failure=False,
+        )
+        out.append(
+            Registration(
+                host=row.host,
+                hypervisor_hostname=row.hypervisor_hostname,
+                cid=row.cid,
+                ek_fingerprint=row.ek_fingerprint,
+                ak_public=bytes.fromhex(row.ak_public)
+                if row.ak_public
+                else None,
+                ak_name=row.ak_name,
+                status=row.status,
+                rcot=row.rcot,
+                whitelists=node.whitelists,
+                domain=node.domain,
+                properties=node.properties,
+                state=json.loads(row.attestation_state or "{}"),
+                registered_at=node.registered_at,
+                last_attested_at=node.last_attested_at,
+            )
+        )
+    return out

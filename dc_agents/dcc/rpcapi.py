@@ -19,9 +19,7 @@ class DCCAPI:
 
     def __init__(self, conf, transport):
         self.conf = conf
-        target = oslo_messaging.Target(
-            topic=conf.dcc.topic, version="1.0"
-        )
+        target = oslo_messaging.Target(topic=conf.dcc.topic, version="1.0")
         self.client = oslo_messaging.get_rpc_client(
             transport, target, version_cap=self.VERSION
         )

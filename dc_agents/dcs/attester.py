@@ -167,6 +167,18 @@ class Attester:
         with self._node_lock(tuple(key)):
             return self._attest(acaas_context.get_admin_context(), *key)
 
+    def preload(self, ctx) -> list[tuple[str, str]]:
+        """Cache every registered node's registration in one read (at
+        start); returns their keys.  Safe like any cached registration:
+        the writes check the CID (and status, for unchanged outcomes)."""
+        keys = []
+        for reg in attestation_db.registrations_all(ctx):
+            if reg.registered:
+                key = (reg.host, reg.hypervisor_hostname)
+                self._registrations[key] = reg
+                keys.append(key)
+        return keys
+
     def forget(self, host, hypervisor) -> None:
         """Drop the cached registration of a node (it changed)."""
         self._registrations.pop((host, hypervisor), None)

@@ -18,9 +18,7 @@ class DCSAPI:
     VERSION = "1.1"
 
     def __init__(self, conf, transport, timeout: float | None = None):
-        target = oslo_messaging.Target(
-            topic=conf.dcs.topic, version="1.0"
-        )
+        target = oslo_messaging.Target(topic=conf.dcs.topic, version="1.0")
         self.client = oslo_messaging.get_rpc_client(
             transport, target, version_cap=self.VERSION, timeout=timeout
         )

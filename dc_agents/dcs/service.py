@@ -7,7 +7,6 @@ import socket
 from acaas_nova import context as acaas_context
 from acaas_nova import exception
 from acaas_nova.db import api as db_api
-from acaas_nova.db import attestation as attestation_db
 from dc_agents import daemon
 from dc_agents import rpc
 from dc_agents.dcc import rpcapi as dcc_rpcapi
@@ -63,9 +62,7 @@ def build(conf, transport, dcc_api=None):
     server = rpc.get_server(
         conf, transport, conf.dcs.topic, worker, [endpoint]
     )
-    for key in attestation_db.registered_nodes(
-        acaas_context.get_admin_context()
-    ):
+    for key in att.preload(acaas_context.get_admin_context()):
         wheel.add(key)
     return server, wheel
 

@@ -311,3 +311,20 @@ def test_touch_many_skips_nodes_changed_elsewhere(setup):
     assert attestation_db.registration_get(ctx, "t3").last_attested_at < (
         t1.last_attested_at
     )
+
+
+def test_preload_reads_every_registration_at_once(setup):
+    ctx, agents, att = setup
+    for host in ("p1", "p2"):
+        node = _add(ctx, agents, host)
+    _whitelist(ctx, node)
+    assert att.attest(("p1", "p1"))["status"] == "trusted"
+    fresh = attester.Attester(att.conf, agents)
+    assert sorted(fresh.preload(ctx)) == [("p1", "p1"), ("p2", "p2")]
+    for host in ("p1", "p2"):
+        assert fresh._registrations[(host, host)] == (
+            attestation_db.registration_get(ctx, host)
+        )
+    # Preloaded, p1 takes the unchanged path at once.
+    assert fresh.attest(("p1", "p1"))["status"] == "trusted"
+    assert _ids(ctx, "p1") == ["ACAAS-DCS-030"]
