@@ -54,9 +54,10 @@ OPTS = [
         "attestation_workers",
         default=8,
         min=1,
-        help="Threads that run attestations. One timer thread hands due "
-        "nodes to them; most of their time is spent waiting for DC-C "
-        "answers, so a few threads serve thousands of nodes.",
+        help="Threads that open attestation rounds. One timer thread "
+        "hands due partitions to them; opening a round costs one fanout "
+        "message, so one or two serve thousands of nodes (answers are "
+        "judged by one collecting thread).",
     ),
     cfg.IntOpt(
         "round_partitions",

@@ -63,7 +63,7 @@ class RoundRunner:
             self._round_job,
             conf.dcs.attestation_interval,
             conf.dcs.attestation_jitter,
-            workers=1,
+            workers=conf.dcs.attestation_workers,
         )
         self.batch = batchwrite.BatchWriter(
             self._write_batch,
