@@ -99,6 +99,9 @@ def _serialised(method):
 
 #: Returned by Attester._conclude when the whole IMA log must be asked for.
 NEED_FULL = object()
+#: Returned by Attester.round_answer for an answer overtaken by another
+#: attestation of the same node (nothing recorded).
+SUPERSEDED = object()
 
 
 def _material(old: state_mod.NodeState, new: state_mod.NodeState) -> bool:
@@ -289,13 +292,19 @@ class Attester:
     def round_answer(self, ctx, ask, raw, error, batch):
         """Record the outcome of a node's answer to a round ``ask``: like
         attest(), but unchanged trusted outcomes go to ``batch``.  Returns
-        the result, None (not registered any more) or NEED_FULL (ask
-        again for the whole log)."""
+        the result, None (not registered any more), NEED_FULL (ask again
+        for the whole log) or SUPERSEDED (the node was attested by another
+        path since the ask: nothing recorded)."""
         with self._node_lock(ask.key):
             reg, st = ask.context
-            current = self._registrations.get(ask.key)
-            if current is not None and current is not reg:
-                reg, st = current, self._states.get(ask.key, st)
+            current = self._states.get(ask.key)
+            if current is not None and current is not st:
+                # Attested meanwhile by another path (attest_host, a
+                # registration): this answer may predate that quote, and
+                # the node has a fresher outcome anyway.
+                LOG.debug("Round answer of %s superseded", ask.node)
+                return SUPERSEDED
+            reg = self._registrations.get(ask.key, reg)
             if error is not None:
                 kind, message = error
                 if kind == "platform_changed":

@@ -215,6 +215,8 @@ class RoundRunner:
         if result is attester_mod.NEED_FULL:
             self.trigger(key)  # ask again at once, for the whole log
             return
+        if result is attester_mod.SUPERSEDED:
+            return
         self._concluded(key, result)
 
     def _concluded(self, key, result) -> None:

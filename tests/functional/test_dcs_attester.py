@@ -328,3 +328,19 @@ def test_preload_reads_every_registration_at_once(setup):
     # Preloaded, p1 takes the unchanged path at once.
     assert fresh.attest(("p1", "p1"))["status"] == "trusted"
     assert _ids(ctx, "p1") == ["ACAAS-DCS-030"]
+
+
+def test_round_answer_overtaken_by_attest_host_is_dropped(setup):
+    from dc_agents.dcs import rounds
+
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "r4")
+    _whitelist(ctx, node)
+    book = rounds.RoundBook("w1", 30.0)
+    ask, answer = _round(att, ctx, agents, "r4", book)
+    att.round_answer(ctx, ask, answer, None, Recorder(ctx))
+    ask, early = _round(att, ctx, agents, "r4", book)  # quoted first...
+    assert att.attest(("r4", "r4"))["status"] == "trusted"  # ...judged 2nd
+    result = att.round_answer(ctx, ask, early, None, Recorder(ctx))
+    assert result is attester.SUPERSEDED
+    assert attestation_db.registration_get(ctx, "r4").status == "trusted"
