@@ -374,21 +374,27 @@ def _fast(ak, attest, signature, pcrs, nonce, wanted, previous):
     if len(pcrs) != len(select):
         return None
     parts = []
+    expected = 0
     for bank, indices, size in select:
         values = pcrs.get(bank)
         if values is None or len(values) != len(indices):
             return None
         try:
             chunk = list(map(values.__getitem__, indices))
-        except (KeyError, TypeError):
-            return None
-        # Every value must have the bank's size, or a value cut short and
-        # its neighbour made longer would hash the same.
-        if set(map(len, chunk)) != {size}:
+            # Every value must have the bank's size, or a value cut short
+            # and its neighbour made longer would hash the same: none is
+            # longer and together they are exactly as long as needed.
+            if max(map(len, chunk)) != size:
+                return None
+        except (KeyError, TypeError, ValueError):
             return None
         parts += chunk
+        expected += size * len(chunk)
+    joined = b"".join(parts)
+    if len(joined) != expected:
+        return None
     hash_name = ts.HASH_NAMES[halg]
-    digest = _HASHLIB[hash_name](b"".join(parts)).digest()
+    digest = _HASHLIB[hash_name](joined).digest()
     if (
         attest[end + _CLOCK.size :]
         != marshalled + _DIGEST_SIZE[len(digest)] + digest
@@ -400,11 +406,19 @@ def _fast(ak, attest, signature, pcrs, nonce, wanted, previous):
         raise errors.SignatureInvalid(
             reason="does not verify with the attestation key"
         ) from None
-    info = ClockInfo(fields[0], fields[1], fields[2], bool(fields[3]))
+    info = ClockInfo(fields[0], fields[1], fields[2], fields[3] != 0)
+    if previous is None or (
+        previous.reset_count == fields[1]
+        and previous.restart_count == fields[2]
+        and previous.clock < fields[0]
+    ):
+        reboot = False  # the usual case of check_clock, inline
+    else:
+        reboot = check_clock(previous, info)
     return QuoteResult(
         pcrs={bank: dict(values) for bank, values in pcrs.items()},
         clock_info=info,
-        reboot=check_clock(previous, info),
+        reboot=reboot,
         firmware_version=fields[4],
         hash_name=hash_name,
     )
