@@ -289,6 +289,12 @@ class Attester:
         full = key in self._full
         return snap, 0 if full else snap[1].ima_count, full
 
+    def likely_changed(self, ask) -> bool:
+        """Whether answering ``ask`` will probably change the node's
+        record (it was not trusted with a cached registration)."""
+        reg = self._registrations.get(ask.key)
+        return reg is None or reg.status != records.TRUST_TRUSTED
+
     def round_answer(self, ctx, ask, raw, error, batch):
         """Record the outcome of a node's answer to a round ``ask``: like
         attest(), but unchanged trusted outcomes go to ``batch``.  Returns

@@ -16,6 +16,7 @@ make their node ``unknown``.  The synchronous per-node path
 """
 
 import collections
+import concurrent.futures
 import datetime
 import logging
 import queue
@@ -37,6 +38,7 @@ LOG = logging.getLogger(__name__)
 SWEEP_SECONDS = 0.25
 _SWEEP = object()  # a queue entry: expire what was due by its time
 MAX_BATCH = 500
+WRITERS = 4  # threads recording first and changed outcomes
 
 
 def _ident(key):
@@ -71,6 +73,9 @@ class RoundRunner:
             on_missed=lambda key: self.att.forget(*key),
         )
         self._answers: queue.SimpleQueue = queue.SimpleQueue()
+        self._writers = concurrent.futures.ThreadPoolExecutor(
+            max_workers=WRITERS, thread_name_prefix="round-write"
+        )
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [
@@ -94,6 +99,7 @@ class RoundRunner:
         self._answers.put(None)
         for thread in self._threads:
             thread.join()
+        self._writers.shutdown(wait=True)
         self.batch.stop()
 
     def add(self, key, delay=None) -> None:
@@ -211,7 +217,22 @@ class RoundRunner:
         except rounds.RoundRefused as exc:
             LOG.debug("Answer dropped unverified: %s", exc)
             return
-        result = self.att.round_answer(ctx, ask, raw, error, self.batch)
+        if self.att.likely_changed(ask):
+            # A first or changed outcome waits for several writes (event,
+            # chains): do not hold up the unchanged ones behind it.
+            self._writers.submit(self._record, ask, raw, error)
+        else:
+            self._record(ask, raw, error, ctx)
+
+    def _record(self, ask, raw, error, ctx=None) -> None:
+        key = ask.key
+        if ctx is None:
+            ctx = acaas_context.get_admin_context()
+        try:
+            result = self.att.round_answer(ctx, ask, raw, error, self.batch)
+        except Exception:
+            LOG.exception("Recording the answer of %s failed", ask.node)
+            return
         if result is attester_mod.NEED_FULL:
             self.trigger(key)  # ask again at once, for the whole log
             return

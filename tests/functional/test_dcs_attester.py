@@ -344,3 +344,90 @@ def test_round_answer_overtaken_by_attest_host_is_dropped(setup):
     result = att.round_answer(ctx, ask, early, None, Recorder(ctx))
     assert result is attester.SUPERSEDED
     assert attestation_db.registration_get(ctx, "r4").status == "trusted"
+
+
+class RoundAPI:
+    """DCCAPI.round stand-in: delivers every asked node's answer to the
+    runner at once (the agents of a partition answering a fanout)."""
+
+    def __init__(self, agents):
+        self.agents = agents
+        self.runner = None
+        self.sent = []
+        self.answers = []
+        self.silent = set()
+
+    def round(self, partition, message):
+        from dc_agents.dcs import rounds
+
+        self.sent.append((partition, message))
+        nonce = messages.decode(message["nonce"], "nonce")
+        for node, offset in message["asks"].items():
+            if node in self.silent:
+                continue
+            mine = rounds.node_nonce(nonce, message["worker"], node)
+            answer = self.agents.quote(node, node, mine, None, offset, 1)
+            entry = (message["round_id"], (node, node), answer, None)
+            self.answers.append(entry)
+            self.runner.answer(*entry)
+
+
+def _wait(predicate, what, timeout=30.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.05)
+
+
+def test_round_runner_end_to_end(setup):
+    from dc_agents.dcs import roundrunner
+    from dc_agents.dcs import rounds
+
+    ctx, agents, att = setup
+    conf = att.conf
+    conf.set_override("attestation_interval", 3600, group="dcs")
+    conf.set_override("attestation_deadline", 1.0, group="dcs")
+    conf.set_override("round_partitions", 3, group="dcs")
+    conf.set_override("batch_write_interval", 0.05, group="dcs")
+    hosts = ["rr%d" % i for i in range(6)]
+    for host in hosts:
+        node = _add(ctx, agents, host)
+    _whitelist(ctx, node)
+    api = RoundAPI(agents)
+    runner = roundrunner.RoundRunner(conf, att, api, "w1")
+    api.runner = runner
+    runner.start()
+    try:
+        for host in hosts:
+            runner.add((host, host))
+        assert len(runner) == 6 and ("rr0", "rr0") in runner
+        parts = {rounds.partition(h, 3) for h in hosts}
+
+        def status(host):
+            return attestation_db.registration_get(ctx, host).status
+
+        for p in parts:
+            runner._round_job(p)
+        assert len(api.sent) == len(parts)  # one message per partition
+        _wait(lambda: all(status(h) == "trusted" for h in hosts), "trust")
+        # Unchanged outcomes: batched.
+        for p in parts:
+            runner._round_job(p)
+        _wait(lambda: runner.batch.written >= 6, "the batched writes")
+        jobs = runner.stats.jobs
+        # Replaying answers already judged changes nothing.
+        for entry in api.answers[-6:]:
+            runner.answer(*entry)
+        runner._answers.put((roundrunner._SWEEP, runner.book.clock()))
+        _wait(lambda: runner._answers.empty(), "the replays")
+        assert all(status(h) == "trusted" for h in hosts)
+        assert runner.stats.jobs == jobs
+        # A node that does not answer becomes unknown at the deadline.
+        api.silent.add("rr1")
+        runner._round_job(rounds.partition("rr1", 3))
+        _wait(lambda: status("rr1") == "unknown", "rr1 unknown")
+        assert "ACAAS-DCS-031" in _ids(ctx, "rr1")
+    finally:
+        runner.stop()
