@@ -248,8 +248,28 @@ class RoundRunner:
             self.batch.discard(key)
 
     def _sweep(self) -> None:
+        last = self.book.clock()
         while not self._stop.wait(SWEEP_SECONDS):
             self._answers.put((_SWEEP, self.book.clock()))
+            if self.book.clock() - last >= self.conf.dcs.attestation_interval:
+                last = self.book.clock()
+                try:
+                    self.refresh(acaas_context.get_admin_context())
+                except Exception:
+                    LOG.exception("Reading the registered nodes failed")
+
+    def refresh(self, ctx) -> int:
+        """Add the registered nodes of owned partitions not known yet:
+        a node registered through another worker (any worker serves
+        registrations) is attested by its owner within an interval."""
+        added = 0
+        for key in attestation_db.registered_nodes(ctx):
+            p = rounds.partition(_ident(key), self.partitions)
+            if p not in self.owned or key in self:
+                continue
+            self.add(key, 0.0)
+            added += 1
+        return added
 
     def _expire(self, ctx, now) -> None:
         for ask in self.book.expire(now):

@@ -431,3 +431,25 @@ def test_round_runner_end_to_end(setup):
         assert "ACAAS-DCS-031" in _ids(ctx, "rr1")
     finally:
         runner.stop()
+
+
+def test_round_runner_picks_up_nodes_registered_elsewhere(setup):
+    from dc_agents.dcs import roundrunner
+    from dc_agents.dcs import rounds
+
+    ctx, agents, att = setup
+    conf = att.conf
+    conf.set_override("round_partitions", 2, group="dcs")
+    hosts = ["pu%d" % i for i in range(6)]
+    for host in hosts:
+        node = _add(ctx, agents, host)
+    _whitelist(ctx, node)
+    api = RoundAPI(agents)
+    runner = roundrunner.RoundRunner(conf, att, api, "w1", partitions=[0])
+    api.runner = runner
+    mine = sorted(h for h in hosts if rounds.partition(h, 2) == 0)
+    assert runner.refresh(ctx) == len(mine)  # each asked at once
+    assert sorted(k[0] for p in runner.members for k in runner.members[p])
+    assert {k[0] for k in runner.members[0]} == set(mine)
+    assert runner.refresh(ctx) == 0
+    assert not runner.members[1]
