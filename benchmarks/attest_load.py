@@ -95,6 +95,7 @@ class Simulator:
         self.log, self.pcrs = _sim_log()
         self._clock = int(time.monotonic() * 1000)
         self._lock = threading.Lock()
+        self._senders = threading.BoundedSemaphore(4)
 
     @oslo_messaging.expose
     def attest_round(
@@ -106,11 +107,17 @@ class Simulator:
         selection=None,
         asks=None,
     ):
+        from dc_agents import messages
+
+        round_nonce = messages.decode(nonce, "nonce")
+        with self._senders:  # within oslo.messaging's connection pool
+            self._answer(round_id, round_nonce, worker, asks)
+
+    def _answer(self, round_id, round_nonce, worker, asks):
         from acaas_nova.evidence import tpm_build
         from dc_agents import messages
         from dc_agents.dcs import rounds
 
-        round_nonce = messages.decode(nonce, "nonce")
         for node, offset in asks.items():
             if not node.startswith(SIM_PREFIX):
                 continue  # a real agent answers for itself
@@ -475,7 +482,8 @@ def run(args) -> int:
                 )
                 break
             time.sleep(1.0)
-        print("warm-up: all trusted after %.1fs" % (time.monotonic() - t0))
+        else:
+            print("warm-up: all trusted after %.1fs" % (time.monotonic() - t0))
         time.sleep(args.interval)
         ps = [psutil.Process(w.pid) for w in workers]
         for w in workers:
