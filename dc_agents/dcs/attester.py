@@ -445,7 +445,9 @@ class Attester:
     @_serialised
     def _unknown(self, ctx, reg, event, detail):
         node = _ident(reg.host, reg.hypervisor_hostname)
-        self.forget(reg.host, reg.hypervisor_hostname)
+        key = (reg.host, reg.hypervisor_hostname)
+        cached = key in self._registrations
+        self._registrations.pop(key, None)
         event_row = None
         if reg.status != records.TRUST_UNKNOWN:
             event_row = eventlog.record(ctx, node, event, detail)
@@ -459,6 +461,15 @@ class Attester:
             records.TRUST_UNKNOWN,
             failure_event_id=event_row,
         )
+        if saved is None:
+            self.forget(*key)
+        elif cached:
+            # Still registered: keep it cached as written (a node that
+            # does not answer costs no read at its next round).  Its
+            # verifier state did not change: nothing was verified.
+            self._registrations[key] = dataclasses.replace(
+                reg, status=records.TRUST_UNKNOWN, rcot=None, whitelists=()
+            )
         if saved is not None and saved[0] and saved[1]:
             chains.recompute(ctx, saved[1])
         return {
