@@ -38,7 +38,7 @@ LOG = logging.getLogger(__name__)
 SWEEP_SECONDS = 0.25
 _SWEEP = object()  # a queue entry: expire what was due by its time
 MAX_BATCH = 500
-WRITERS = 4  # threads recording first and changed outcomes
+WRITERS = 8  # threads recording first and changed outcomes
 
 
 def _ident(key):
@@ -73,6 +73,7 @@ class RoundRunner:
             on_missed=lambda key: self.att.forget(*key),
         )
         self._answers: queue.SimpleQueue = queue.SimpleQueue()
+        self._recording: set = set()  # answers handed to the writers
         self._writers = concurrent.futures.ThreadPoolExecutor(
             max_workers=WRITERS, thread_name_prefix="round-write"
         )
@@ -149,9 +150,11 @@ class RoundRunner:
 
     def _open(self, ctx, p, keys) -> None:
         asks = []
+        with self._lock:
+            recording = set(self._recording)
         for key in keys:
-            if self.book.is_open(key):
-                continue  # still waiting for its answer
+            if key in recording or self.book.is_open(key):
+                continue  # still waiting for its answer, or recording it
             prepared = self.att.round_ask(ctx, key)
             if prepared is None:
                 self.remove(key)
@@ -219,20 +222,30 @@ class RoundRunner:
             return
         if self.att.likely_changed(ask):
             # A first or changed outcome waits for several writes (event,
-            # chains): do not hold up the unchanged ones behind it.
+            # chains): do not hold up the unchanged ones behind it.  The
+            # node is not asked again until it is recorded.
+            with self._lock:
+                self._recording.add(ask.key)
             self._writers.submit(self._record, ask, raw, error)
         else:
             self._record(ask, raw, error, ctx)
 
     def _record(self, ask, raw, error, ctx=None) -> None:
         key = ask.key
-        if ctx is None:
-            ctx = acaas_context.get_admin_context()
         try:
-            result = self.att.round_answer(ctx, ask, raw, error, self.batch)
+            result = self.att.round_answer(
+                ctx or acaas_context.get_admin_context(),
+                ask,
+                raw,
+                error,
+                self.batch,
+            )
         except Exception:
             LOG.exception("Recording the answer of %s failed", ask.node)
             return
+        finally:
+            with self._lock:
+                self._recording.discard(key)
         if result is attester_mod.NEED_FULL:
             self.trigger(key)  # ask again at once, for the whole log
             return

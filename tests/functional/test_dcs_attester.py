@@ -412,6 +412,7 @@ def test_round_runner_end_to_end(setup):
             runner._round_job(p)
         assert len(api.sent) == len(parts)  # one message per partition
         _wait(lambda: all(status(h) == "trusted" for h in hosts), "trust")
+        _wait(lambda: not runner._recording, "the first outcomes recorded")
         # Unchanged outcomes: batched.
         for p in parts:
             runner._round_job(p)
