@@ -381,6 +381,9 @@ def run(args) -> int:
     from tests.functional.swtpm import SwtpmFactory
     from tests.functional.test_daemons import _whitelist
 
+    # A SIGTERM (e.g. from timeout) still stops the processes started
+    # here and drops the throw-away database.
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(1))
     real = min(args.real, args.nodes)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="acaas-bench-"))
     url, drop = databases.create(args.db)
