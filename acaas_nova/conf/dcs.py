@@ -54,9 +54,48 @@ OPTS = [
         "attestation_workers",
         default=8,
         min=1,
-        help="Threads that run attestations. One timer thread hands due "
-        "nodes to them; most of their time is spent waiting for DC-C "
-        "answers, so a few threads serve thousands of nodes.",
+        help="Threads that open attestation rounds. One timer thread "
+        "hands due partitions to them; opening a round costs one fanout "
+        "message, so one or two serve thousands of nodes (answers are "
+        "judged by one collecting thread).",
+    ),
+    cfg.IntOpt(
+        "round_partitions",
+        default=64,
+        min=1,
+        max=4096,
+        help="Number of partitions compute nodes are divided into for "
+        "attestation rounds (see docs/daemons.rst). A node's partition is "
+        "a hash of its identity; DC-S attests one partition per round with "
+        "one fanout message, and each DC-C listens to its partition's "
+        "round topic only. DC-S and every DC-C must use the same value. "
+        "More partitions make round messages smaller (each lists the IMA "
+        "offsets of its nodes); a few hundred nodes per partition is "
+        "reasonable.",
+    ),
+    cfg.ListOpt(
+        "static_partitions",
+        item_type=int,
+        default=[],
+        help="Partitions (0 .. round_partitions-1) this DC-S worker "
+        "attests; empty: all of them. A static split for running several "
+        "workers without a coordination backend (the load benchmark uses "
+        "it); with a hash ring the ring decides instead.",
+    ),
+    cfg.StrOpt(
+        "worker_name",
+        help="Name of this DC-S worker, unique among the workers: answers "
+        "to its rounds are sent to it (RPC server name) and bound into "
+        "their nonces. Default: the host name and process id.",
+    ),
+    cfg.FloatOpt(
+        "batch_write_interval",
+        default=0.5,
+        min=0.01,
+        help="Seconds DC-S collects unchanged trusted outcomes (a node "
+        "attested again with the same result) before writing their "
+        "attestation times in one statement. Changes of status are "
+        "written at once.",
     ),
     cfg.StrOpt(
         "ek_ca_bundle",

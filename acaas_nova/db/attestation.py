@@ -305,3 +305,113 @@ def attestation_touch(context, host, hypervisor_hostname, cid, state, at):
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+@api.translate_errors
+@api.context_manager.writer
+def attestation_touch_many(context, nodes, at):
+    """Many unchanged re-attestations in one statement.
+
+    ``nodes`` is a list of (host, hypervisor_hostname, cid, state): their
+    ``last_attested_at`` becomes ``at`` in one UPDATE, and those whose
+    ``state`` is not None (the verifier state changed materially) have it
+    stored too.  Only rows still trusted under ``cid`` are written.
+    Returns the (host, hypervisor_hostname) of those that were not.
+    """
+    if not nodes:
+        return []
+    cn = models.ComputeNode
+    keys = [(host, hv, cid) for host, hv, cid, _state in nodes]
+    me = ownership.member()
+    # With several DC-S workers only the owner writes (a rebalance may be
+    # under way): nodes owned by another worker come back as missed.
+    guard = () if me is None else (cn.dcs_owner == me,)
+    where = (
+        sa.tuple_(cn.host, cn.hypervisor_hostname, cn.cid).in_(keys),
+        cn.status == records.TRUST_TRUSTED,
+        *guard,
+    )
+    session = context.session
+    result = session.execute(
+        sa.update(cn)
+        .where(*where)
+        .values(last_attested_at=nodes_db.naive(at))
+        .execution_options(synchronize_session=False)
+    )
+    missed = []
+    if result.rowcount != len(keys):
+        found = set(
+            session.execute(
+                sa.select(cn.host, cn.hypervisor_hostname, cn.cid).where(
+                    *where
+                )
+            )
+        )
+        missed = [(h, v) for h, v, c in keys if (h, v, c) not in found]
+    lost = set(missed)
+    for host, hv, cid, state in nodes:
+        if state is None or (host, hv) in lost:
+            continue
+        session.execute(
+            sa.update(cn)
+            .where(
+                cn.host == host,
+                cn.hypervisor_hostname == hv,
+                cn.cid == cid,
+                cn.status == records.TRUST_TRUSTED,
+                *guard,
+            )
+            .values(attestation_state=json.dumps(state, sort_keys=True))
+            .execution_options(synchronize_session=False)
+        )
+    return missed
+
+
+@api.translate_errors
+@api.context_manager.reader
+def registrations_all(context):
+    """Every registered node's Registration, in a few queries (DC-S
+    start-up: not one read per node)."""
+    session = context.session
+    domains = {
+        d.id: d.name
+        for d in session.scalars(sa.select(models.PhysicalLayerDomain))
+    }
+    properties: dict[int, dict[str, str]] = {}
+    for prop in session.scalars(sa.select(models.NodeProperty)):
+        properties.setdefault(prop.node_id, {})[prop.key] = prop.value
+    rows = session.scalars(
+        sa.select(models.ComputeNode).where(
+            models.ComputeNode.cid.is_not(None)
+        )
+    )
+    out = []
+    for row in rows:
+        node = nodes_db.to_record(
+            session,
+            row,
+            properties=properties.get(row.id, {}),
+            domains=domains,
+            failure=False,
+        )
+        out.append(
+            Registration(
+                host=row.host,
+                hypervisor_hostname=row.hypervisor_hostname,
+                cid=row.cid,
+                ek_fingerprint=row.ek_fingerprint,
+                ak_public=bytes.fromhex(row.ak_public)
+                if row.ak_public
+                else None,
+                ak_name=row.ak_name,
+                status=row.status,
+                rcot=row.rcot,
+                whitelists=node.whitelists,
+                domain=node.domain,
+                properties=node.properties,
+                state=json.loads(row.attestation_state or "{}"),
+                registered_at=node.registered_at,
+                last_attested_at=node.last_attested_at,
+            )
+        )
+    return out

@@ -18,6 +18,9 @@ again.
 import logging
 import threading
 
+import oslo_messaging
+
+from acaas_nova import exception
 from acaas_nova.attestation import errors as att_errors
 from acaas_nova.tpm import keys
 from acaas_nova.tpm import seal
@@ -187,3 +190,21 @@ class Agent:
             ima_offset,
             self.conf.dcc.domain,
         )
+
+    def answer_round(self, worker, round_id, nonce, selection, offset):
+        """Answer a round of ``worker``: a quote over this node's round
+        nonce, or the reason there is none, sent back as a cast."""
+        answer = error = None
+        try:
+            answer = self.quote(nonce, selection, offset)
+        except att_errors.PlatformChanged as exc:
+            error = {"kind": "platform_changed", "message": exc.message}
+        except exception.ACaaSException as exc:
+            error = {"kind": "agent_error", "message": exc.message[:500]}
+        try:
+            self.dcs.round_answer(
+                worker, round_id, self.host, self.hypervisor, answer, error
+            )
+        except oslo_messaging.MessagingException as exc:
+            # DC-S records the node unknown at the round's deadline.
+            LOG.warning("Answer to round %s not sent: %s", round_id, exc)

@@ -5,12 +5,17 @@ validated before the TPM is touched; a refusal reaches DC-S as an expected
 exception with a one-line message.
 """
 
+import logging
+
 import oslo_messaging
 
 from acaas_nova import exception
 from acaas_nova.attestation import errors as att_errors
 from dc_agents import errors
 from dc_agents import messages
+from dc_agents.dcs import rounds
+
+LOG = logging.getLogger(__name__)
 
 MAX_SELECTION = 24
 
@@ -36,7 +41,7 @@ class DCCManager:
     """Endpoint of DC-C's RPC API (see :class:`~dc_agents.dcc.rpcapi.DCCAPI`
     for the version history)."""
 
-    target = oslo_messaging.Target(version="1.0")
+    target = oslo_messaging.Target(version="1.1")
 
     def __init__(self, agent) -> None:
         self.agent = agent
@@ -57,4 +62,38 @@ class DCCManager:
             raw,
             _selection(selection),
             messages.integer(ima_offset, "IMA log offset"),
+        )
+
+    @oslo_messaging.expose
+    def attest_round(
+        self,
+        context,
+        round_id=None,
+        nonce=None,
+        worker=None,
+        selection=None,
+        asks=None,
+    ):
+        """A round for this node's partition (a fanout cast): answer it if
+        this node is listed; the answer goes back as a cast."""
+        node = self.agent.node
+        if not isinstance(asks, dict) or node not in asks:
+            return
+        try:
+            offset = messages.integer(asks[node], "IMA log offset")
+            raw = messages.decode(nonce, "round nonce", messages.MAX_NONCE)
+            if not raw:
+                raise errors.MalformedMessage(what="nonce", reason="empty")
+            worker = messages.text(worker, "worker")
+            round_id = messages.text(round_id, "round id", 64)
+            wanted = _selection(selection)
+        except errors.MalformedMessage as exc:
+            LOG.warning("Round refused: %s", exc.message)
+            return
+        self.agent.answer_round(
+            worker,
+            round_id,
+            rounds.node_nonce(raw, worker, node),
+            wanted,
+            offset,
         )

@@ -12,14 +12,14 @@ class DCCAPI:
     API version history:
 
     * 1.0 - Initial version: quote.
+    * 1.1 - attest_round (a fanout cast to a partition's round topic).
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     def __init__(self, conf, transport):
-        target = oslo_messaging.Target(
-            topic=conf.dcc.topic, version=self.VERSION
-        )
+        self.conf = conf
+        target = oslo_messaging.Target(topic=conf.dcc.topic, version="1.0")
         self.client = oslo_messaging.get_rpc_client(
             transport, target, version_cap=self.VERSION
         )
@@ -49,3 +49,18 @@ class DCCAPI:
             selection=selection,
             ima_offset=ima_offset,
         )
+
+    def round(self, partition: int, message: dict) -> None:
+        """Send one attestation round to every DC-C of ``partition``
+        (a fanout cast: nodes not listed in it ignore it)."""
+        cctxt = self.client.prepare(
+            topic=round_topic(self.conf, partition),
+            fanout=True,
+            version="1.1",
+        )
+        cctxt.cast({}, "attest_round", **message)
+
+
+def round_topic(conf, partition: int) -> str:
+    """The topic a partition's DC-C agents receive rounds on."""
+    return "%s-round-%d" % (conf.dcc.topic, partition)

@@ -10,6 +10,8 @@ from dc_agents import daemon
 from dc_agents import rpc
 from dc_agents.dcc import agent as agent_mod
 from dc_agents.dcc import manager
+from dc_agents.dcc import rpcapi as dcc_rpcapi
+from dc_agents.dcs import rounds
 from dc_agents.dcs import rpcapi as dcs_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -41,16 +43,27 @@ def main(argv=None):
     api = dcs_rpcapi.DCSAPI(conf, transport, timeout=conf.dcc.rpc_timeout)
     agent = agent_mod.Agent(conf, api)
     name = rpc.server_name(agent.host, agent.hypervisor)
-    server = rpc.get_server(
-        conf, transport, conf.dcc.topic, name, [manager.DCCManager(agent)]
+    endpoint = manager.DCCManager(agent)
+    server = rpc.get_server(conf, transport, conf.dcc.topic, name, [endpoint])
+    # Rounds of this node's partition arrive as fanout casts.
+    partition = rounds.partition(name, conf.dcs.round_partitions)
+    round_server = rpc.get_server(
+        conf,
+        transport,
+        dcc_rpcapi.round_topic(conf, partition),
+        name,
+        [endpoint],
     )
     server.start()  # before registering: DC-S attests as soon as it is done
+    round_server.start()
     ok = enrol_until_done(agent, conf, stop)
     if ok:
         LOG.info("acaas-dcc serving attestation requests as %s", name)
         while not stop.wait(1.0):
             pass
+    round_server.stop()
     server.stop()
+    round_server.wait()
     server.wait()
     transport.cleanup()
     return 0 if ok or stop.is_set() else 1

@@ -97,6 +97,33 @@ def _serialised(method):
     return wrapper
 
 
+#: Returned by Attester._conclude when the whole IMA log must be asked for.
+NEED_FULL = object()
+#: Returned by Attester.round_answer for an answer overtaken by another
+#: attestation of the same node (nothing recorded).
+SUPERSEDED = object()
+
+
+def _material(old: state_mod.NodeState, new: state_mod.NodeState) -> bool:
+    """Whether ``new`` differs from ``old`` in more than the TPM clock.
+
+    A clock-only change is not stored at every attestation: every round's
+    nonce is fresh and single-use, so the stored clock is only needed to
+    detect a TPM reset (reset/restart counts: those are material) after a
+    DC-S restart, and an older stored clock still serves that.
+    """
+    if old.clock is None or new.clock is None:
+        return True
+    return (
+        (old.clock.reset_count, old.clock.restart_count)
+        != (new.clock.reset_count, new.clock.restart_count)
+        or old.ima != new.ima
+        or old.boot_pcrs != new.boot_pcrs
+        or old.satisfied != new.satisfied
+        or old.evaluations != new.evaluations
+    )
+
+
 def _ident(host, hypervisor):
     return host if host == hypervisor else "%s:%s" % (host, hypervisor)
 
@@ -115,6 +142,11 @@ class Attester:
         # change from elsewhere makes attestation_touch fail, which does
         # too.
         self._registrations: dict[tuple[str, str], Any] = {}
+        # Their decoded verifier state: authoritative while the entry above
+        # exists (the stored copy may lag by TPM clock ticks only, see
+        # _material).
+        self._states: dict[tuple[str, str], state_mod.NodeState] = {}
+        self._full: set[tuple[str, str]] = set()  # must send the whole log
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_lock = threading.Lock()
 
@@ -138,21 +170,43 @@ class Attester:
         with self._node_lock(tuple(key)):
             return self._attest(acaas_context.get_admin_context(), *key)
 
+    def preload(self, ctx) -> list[tuple[str, str]]:
+        """Cache every registered node's registration in one read (at
+        start); returns their keys.  Safe like any cached registration:
+        the writes check the CID (and status, for unchanged outcomes)."""
+        keys = []
+        for reg in attestation_db.registrations_all(ctx):
+            if reg.registered:
+                key = (reg.host, reg.hypervisor_hostname)
+                self._registrations[key] = reg
+                keys.append(key)
+        return keys
+
     def forget(self, host, hypervisor) -> None:
         """Drop the cached registration of a node (it changed)."""
         self._registrations.pop((host, hypervisor), None)
+        self._states.pop((host, hypervisor), None)
 
-    def _attest(self, ctx, host, hv):
-        reg = self._registrations.get((host, hv))
+    def _snapshot(self, ctx, key):
+        """(registration, decoded state) of a registered node, or None."""
+        reg = self._registrations.get(key)
+        st = self._states.get(key) if reg is not None else None
         if reg is None:
             try:
-                reg = attestation_db.registration_get(ctx, host, hv)
+                reg = attestation_db.registration_get(ctx, *key)
             except exception.NotFound:
                 return None
         if not reg.registered:
             return None
-        node = _ident(host, hv)
-        st = state_mod.load(reg.state, self.conf.dcs.pcr_bank)
+        if st is None:
+            st = state_mod.load(reg.state, self.conf.dcs.pcr_bank)
+        return reg, st
+
+    def _attest(self, ctx, host, hv):
+        snap = self._snapshot(ctx, (host, hv))
+        if snap is None:
+            return None
+        reg, st = snap
         full = False
         for _attempt in range(2):
             offset = 0 if full else st.ima_count
@@ -183,65 +237,142 @@ class Attester:
                 return self._unknown(
                     ctx, reg, eventlog.AGENT_ERROR, rpc.remote_message(exc)
                 )
-            try:
-                answer = messages.parse_quote_answer(
-                    raw, self.conf.dcs.max_message_bytes
-                )
-                if answer.cid != reg.cid:
-                    raise errors.NotRegistered(
-                        node=node,
-                        reason="the agent answers for CID %s" % answer.cid,
-                    )
-                verdict = verifier.judge(
-                    node,
-                    self._ak(reg.ak_public),
-                    st,
-                    answer,
-                    nonce,
-                    offset,
-                    self.whitelists.get(ctx),
-                    reg.properties,
-                    full=full,
-                )
-            except verifier.NeedFullLog as why:
-                LOG.debug("Node %s: full log needed (%s)", node, why)
-                full = True
-                continue
-            except _REFUSED as exc:
-                return self._untrusted(ctx, reg, exc)
-            break
-        else:
-            return self._unknown(
-                ctx, reg, eventlog.AGENT_ERROR, "log could not be verified"
+            result = self._conclude(ctx, reg, st, raw, nonce, offset, full)
+            if result is not NEED_FULL:
+                return result
+            full = True
+        return self._unknown(
+            ctx, reg, eventlog.AGENT_ERROR, "log could not be verified"
+        )
+
+    def _conclude(self, ctx, reg, st, raw, nonce, offset, full, batch=None):
+        """Judge the answer ``raw`` to (nonce, offset, full) and record the
+        outcome; NEED_FULL when the whole log must be asked for."""
+        node = _ident(reg.host, reg.hypervisor_hostname)
+        try:
+            answer = messages.parse_quote_answer(
+                raw, self.conf.dcs.max_message_bytes
             )
+            if answer.cid != reg.cid:
+                raise errors.NotRegistered(
+                    node=node,
+                    reason="the agent answers for CID %s" % answer.cid,
+                )
+            verdict = verifier.judge(
+                node,
+                self._ak(reg.ak_public),
+                st,
+                answer,
+                nonce,
+                offset,
+                self.whitelists.get(ctx),
+                reg.properties,
+                full=full,
+            )
+        except verifier.NeedFullLog as why:
+            LOG.debug("Node %s: full log needed (%s)", node, why)
+            return NEED_FULL
+        except _REFUSED as exc:
+            return self._untrusted(ctx, reg, exc)
         if not verdict.trusted:
             return self._untrusted(ctx, reg, verdict.error)
-        return self._trusted(ctx, reg, verdict, answer.domain)
+        return self._trusted(ctx, reg, st, verdict, answer.domain, batch)
+
+    # -- rounds (dc_agents.dcs.roundrunner) ---------------------------------
+
+    def round_ask(self, ctx, key):
+        """(context, offset, full) to ask node ``key`` in a round, where
+        ``context`` is handed back to round_answer; None if unregistered."""
+        snap = self._snapshot(ctx, key)
+        if snap is None:
+            return None
+        full = key in self._full
+        return snap, 0 if full else snap[1].ima_count, full
+
+    def likely_changed(self, ask) -> bool:
+        """Whether answering ``ask`` will probably change the node's
+        record (it was not trusted with a cached registration)."""
+        reg = self._registrations.get(ask.key)
+        return reg is None or reg.status != records.TRUST_TRUSTED
+
+    def round_answer(self, ctx, ask, raw, error, batch):
+        """Record the outcome of a node's answer to a round ``ask``: like
+        attest(), but unchanged trusted outcomes go to ``batch``.  Returns
+        the result, None (not registered any more), NEED_FULL (ask again
+        for the whole log) or SUPERSEDED (the node was attested by another
+        path since the ask: nothing recorded)."""
+        with self._node_lock(ask.key):
+            reg, st = ask.context
+            current = self._states.get(ask.key)
+            if current is not None and current is not st:
+                # Attested meanwhile by another path (attest_host, a
+                # registration): this answer may predate that quote, and
+                # the node has a fresher outcome anyway.
+                LOG.debug("Round answer of %s superseded", ask.node)
+                return SUPERSEDED
+            reg = self._registrations.get(ask.key, reg)
+            if error is not None:
+                kind, message = error
+                if kind == "platform_changed":
+                    return self._untrusted(
+                        ctx, reg, att_errors.PlatformChanged(reason=message)
+                    )
+                return self._unknown(ctx, reg, eventlog.AGENT_ERROR, message)
+            result = self._conclude(
+                ctx, reg, st, raw, ask.nonce, ask.offset, ask.full, batch
+            )
+            if result is NEED_FULL:
+                self._full.add(ask.key)
+            else:
+                self._full.discard(ask.key)
+            return result
+
+    def round_expired(self, ctx, ask) -> dict | None:
+        """A round ``ask`` got no answer in time: the node is unknown."""
+        with self._node_lock(ask.key):
+            reg = self._registrations.get(ask.key, ask.context[0])
+            return self._unknown(
+                ctx,
+                reg,
+                eventlog.NO_ANSWER,
+                "no answer within %ss" % self.conf.dcs.attestation_deadline,
+            )
 
     @_serialised
-    def _trusted(self, ctx, reg, verdict, declared_domain):
+    def _trusted(self, ctx, reg, st, verdict, declared_domain, batch=None):
         node = _ident(reg.host, reg.hypervisor_hostname)
         key = (reg.host, reg.hypervisor_hostname)
         now = datetime.datetime.now(datetime.UTC)
-        dumped = state_mod.dump(verdict.state)
         detail = "white-lists %s" % ", ".join(verdict.whitelists)
         result = {
             "host": node,
             "status": records.TRUST_TRUSTED,
             "detail": detail,
         }
-        if (
+        unchanged = (
             reg.status == records.TRUST_TRUSTED
             and (reg.rcot, reg.whitelists)
             == (verdict.rcot, verdict.whitelists)
             and key in self._registrations
-        ):
+        )
+        if unchanged and batch is not None:
+            # Only the time (and maybe the state) to write: in a batch.
+            material = _material(st, verdict.state)
+            dumped = state_mod.dump(verdict.state) if material else None
+            batch.add(
+                key, (reg.host, reg.hypervisor_hostname, reg.cid, dumped)
+            )
+            self._states[key] = verdict.state
+            return result
+        dumped = state_mod.dump(verdict.state)
+        if unchanged:
             if attestation_db.attestation_touch(
                 ctx, reg.host, reg.hypervisor_hostname, reg.cid, dumped, now
             ):
                 self._registrations[key] = dataclasses.replace(
                     reg, state=dumped
                 )
+                self._states[key] = verdict.state
                 return result
             self.forget(*key)  # changed elsewhere: take the full path
             reg = attestation_db.registration_get(ctx, *key)
@@ -268,6 +399,7 @@ class Attester:
             state=dumped,
             domain=domain,
         )
+        self._states[key] = verdict.state
         if reg.status != records.TRUST_TRUSTED:
             eventlog.record(ctx, node, eventlog.TRUSTED, "trusted: " + detail)
         if changed and domain:
@@ -313,7 +445,9 @@ class Attester:
     @_serialised
     def _unknown(self, ctx, reg, event, detail):
         node = _ident(reg.host, reg.hypervisor_hostname)
-        self.forget(reg.host, reg.hypervisor_hostname)
+        key = (reg.host, reg.hypervisor_hostname)
+        cached = key in self._registrations
+        self._registrations.pop(key, None)
         event_row = None
         if reg.status != records.TRUST_UNKNOWN:
             event_row = eventlog.record(ctx, node, event, detail)
@@ -327,6 +461,15 @@ class Attester:
             records.TRUST_UNKNOWN,
             failure_event_id=event_row,
         )
+        if saved is None:
+            self.forget(*key)
+        elif cached:
+            # Still registered: keep it cached as written (a node that
+            # does not answer costs no read at its next round).  Its
+            # verifier state did not change: nothing was verified.
+            self._registrations[key] = dataclasses.replace(
+                reg, status=records.TRUST_UNKNOWN, rcot=None, whitelists=()
+            )
         if saved is not None and saved[0] and saved[1]:
             chains.recompute(ctx, saved[1])
         return {

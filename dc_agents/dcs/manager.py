@@ -49,13 +49,20 @@ class DCSManager:
 
     # -- helpers -------------------------------------------------------------
 
-    def _checked(self, ctx, method, args):
-        """Validate size and identity of a request; return (host, hv)."""
+    def _checked(self, ctx, method, args, size=True):
+        """Validate size and identity of a request; return (host, hv).
+
+        ``size`` false: the caller checks the size of what it parses
+        (round answers: parse_quote_answer does, once).
+        """
         subject = str(args.get("host"))[:255]
         try:
-            messages.check_size(
-                args, "%s request" % method, self.conf.dcs.max_message_bytes
-            )
+            if size:
+                messages.check_size(
+                    args,
+                    "%s request" % method,
+                    self.conf.dcs.max_message_bytes,
+                )
             host = messages.text(args.get("host"), "host")
             hv = args.get("hypervisor_hostname")
             hv = (
@@ -150,6 +157,32 @@ class DCSManager:
             raise refused
         self.timers.remove((host, hv))
         return result
+
+    # -- attestation rounds ---------------------------------------------
+
+    @oslo_messaging.expose
+    def round_answer(self, context, **kwargs):
+        """A DC-C's answer to a round (a cast: nothing is returned).  Only
+        the envelope is checked here; the round book and the verifier
+        judge the rest on the collecting thread."""
+        ctx = acaas_context.get_admin_context()
+        try:
+            host, hv = self._checked(ctx, "round_answer", kwargs, size=False)
+            round_id = messages.text(kwargs.get("round_id"), "round id", 64)
+            error = kwargs.get("error")
+            if error is not None:
+                if not isinstance(error, dict):
+                    raise errors.MalformedMessage(
+                        what="round error", reason="not a mapping"
+                    )
+                error = (
+                    messages.text(error.get("kind"), "error kind", 64),
+                    messages.text(error.get("message"), "error", 500),
+                )
+        except errors.MalformedMessage as exc:
+            LOG.warning("Round answer refused: %s", exc.message)
+            return
+        self.timers.answer(round_id, (host, hv), kwargs.get("answer"), error)
 
     # -- administration -------------------------------------------------------
 

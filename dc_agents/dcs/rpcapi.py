@@ -14,14 +14,13 @@ class DCSAPI:
       platform_changed, attest_host, domain_add_host.
     * 1.1 - attest_host: ``forwarded`` (a worker passing the request to
       the worker that owns the node; that one does not forward again).
+      round_answer (a cast to the worker that opened the round).
     """
 
     VERSION = "1.1"
 
     def __init__(self, conf, transport, timeout: float | None = None):
-        target = oslo_messaging.Target(
-            topic=conf.dcs.topic, version=self.VERSION
-        )
+        target = oslo_messaging.Target(topic=conf.dcs.topic, version="1.0")
         self.client = oslo_messaging.get_rpc_client(
             transport, target, version_cap=self.VERSION, timeout=timeout
         )
@@ -101,4 +100,20 @@ class DCSAPI:
             host=host,
             hypervisor_hostname=hypervisor_hostname,
             domain=domain,
+        )
+
+    def round_answer(
+        self, worker, round_id, host, hypervisor_hostname, answer, error
+    ) -> None:
+        """A DC-C's answer to a round (a cast to the worker that sent it):
+        the quote answer, or ``error`` = {"kind", "message"}."""
+        cctxt = self.client.prepare(server=worker, version="1.1")
+        cctxt.cast(
+            {},
+            "round_answer",
+            round_id=round_id,
+            host=host,
+            hypervisor_hostname=hypervisor_hostname,
+            answer=answer,
+            error=error,
         )

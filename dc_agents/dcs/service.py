@@ -1,7 +1,10 @@
 """acaas-dcs: the DC-S daemon (console script ``acaas-dcs``)."""
 
 import logging
+import os
+import socket
 
+from acaas_nova import context as acaas_context
 from acaas_nova import exception
 from acaas_nova.db import api as db_api
 from dc_agents import daemon
@@ -15,8 +18,8 @@ from dc_agents.dcs import dbwrite
 from dc_agents.dcs import eventlog
 from dc_agents.dcs import manager
 from dc_agents.dcs import registrar
+from dc_agents.dcs import roundrunner
 from dc_agents.dcs import rpcapi as dcs_rpcapi
-from dc_agents.dcs import timers
 from dc_agents.dcs import worker as worker_mod
 
 LOG = logging.getLogger(__name__)
@@ -31,6 +34,14 @@ def _read_bundle(conf):
             return bundle.read()
     except OSError as exc:
         raise exception.ConfigError(reason="ek_ca_bundle: %s" % exc) from None
+
+
+def worker_name(conf) -> str:
+    """This worker's name: ``[dcs] worker_name`` or host name and pid."""
+    return conf.dcs.worker_name or "%s-%d" % (
+        socket.gethostname(),
+        os.getpid(),
+    )
 
 
 class Service:
@@ -77,17 +88,18 @@ def build(conf, transport, dcc_api=None):
     eventlog.configure(conf)
     ca_key, ca_cert = ca.load_or_create(conf.dcs.ca_path)
     coord = coordination.Coordination(conf)
-    api = dcc_api or dcc_rpcapi.DCCAPI(conf, transport)
-    att = attester.Attester(conf, worker_mod.NonceLog(api, coord.member_id))
-    holder = {}
-    wheel = timers.TimerWheel(
-        lambda key: holder["worker"].job(key),
-        conf.dcs.attestation_interval,
-        conf.dcs.attestation_jitter,
-        conf.dcs.attestation_workers,
+    dcc_api = dcc_api or dcc_rpcapi.DCCAPI(conf, transport)
+    name = coord.member_id if coord.enabled else worker_name(conf)
+    att = attester.Attester(conf, worker_mod.NonceLog(dcc_api, name))
+    runner = roundrunner.RoundRunner(
+        conf,
+        att,
+        dcc_api,
+        name,
+        owns=coord.owns if coord.enabled else None,
     )
-    worker = holder["worker"] = worker_mod.Worker(
-        conf, coord, wheel, att, dcs_rpcapi.DCSAPI(conf, transport)
+    worker = worker_mod.Worker(
+        conf, coord, runner, att, dcs_rpcapi.DCSAPI(conf, transport)
     )
     owned = worker.timers
     reg = registrar.Registrar(
@@ -100,13 +112,14 @@ def build(conf, transport, dcc_api=None):
     endpoint = manager.DCSManager(
         conf, reg, att, owned, worker.forward if coord.enabled else None
     )
-    # Each worker also answers on its own server name, so that the others
-    # can forward a request to the owner of a node.
-    name = coord.member_id if coord.enabled else "dcs"
+    # Each worker also answers on its own server name: round answers come
+    # back to it, and the others forward requests for its nodes to it.
+    # Registrations are read in a few queries before the first rounds.
+    att.preload(acaas_context.get_admin_context())
     server = rpc.get_server(conf, transport, conf.dcs.topic, name, [endpoint])
     if coord.enabled:
         chains.configure(lambda: coord.lock("chains"))
-    return Service(server, wheel, coord, worker, _compliance(conf, coord))
+    return Service(server, runner, coord, worker, _compliance(conf, coord))
 
 
 def _compliance(conf, coord):
@@ -114,7 +127,6 @@ def _compliance(conf, coord):
     if not conf.compliance.enabled:
         return None
     # Imported here: only DC-S with compliance needs openstacksdk.
-    from acaas_nova import context as acaas_context
     from dc_agents.compliance import compute
     from dc_agents.compliance import loop
     from dc_agents.compliance import manager as manager_mod

@@ -13,6 +13,7 @@ the evidence raise the core's precise AttestationError.  No I/O.
 import dataclasses
 from collections.abc import Mapping
 from collections.abc import Sequence
+from types import MappingProxyType
 
 from acaas_nova.attestation import chain
 from acaas_nova.attestation import errors
@@ -45,6 +46,13 @@ def selection(bank: str) -> dict[str, list[int]]:
     return {bank: list(range(11))}
 
 
+#: The same, read-only, per bank: the quote verifier caches its layout.
+_SELECTIONS = {
+    bank: MappingProxyType({bank: tuple(range(11))})
+    for bank in ("sha1", "sha256", "sha384", "sha512")
+}
+
+
 def _evaluate(whitelists, accepted, boot, previous, start):
     if start > 0 and whitelist_eval.stale(whitelists, previous, start):
         raise NeedFullLog("white-lists changed since the last attestation")
@@ -75,6 +83,44 @@ def _failure(evaluations, previous: NodeState) -> errors.AttestationError:
     return evaluations[names[0]].error()
 
 
+#: RCoT values by their inputs: a node re-attested with the same boot
+#: state and white-lists has the same RCoT, and computing it is a good
+#: part of an unchanged re-attestation.  Bounded (cleared when full).
+_RCOT_CACHE: dict[tuple, str | None] = {}
+RCOT_CACHE_SIZE = 100_000
+
+
+def _rcot(label, ak, bank, boot_pcrs, refs, properties):
+    key = (
+        label,
+        ak.name,
+        bank,
+        tuple(boot_pcrs.items()),
+        refs,
+        frozenset(properties.items()),
+    )
+    value = _RCOT_CACHE.get(key, _MISSING)
+    if value is _MISSING:
+        value = chain.rcot(
+            chain.NodeTrust(
+                node=label,
+                trusted=bool(refs),
+                ak_name=ak.name,
+                boot_bank=bank,
+                boot_pcrs=boot_pcrs,
+                whitelists=refs,
+                capabilities=dict(properties),
+            )
+        ).value
+        if len(_RCOT_CACHE) >= RCOT_CACHE_SIZE:
+            _RCOT_CACHE.clear()
+        _RCOT_CACHE[key] = value
+    return value
+
+
+_MISSING = object()
+
+
 def judge(
     label: str,
     ak: quote.AttestationKey,
@@ -103,7 +149,7 @@ def judge(
         answer.signature,
         answer.pcrs,
         nonce,
-        selection(bank),
+        _SELECTIONS.get(bank) or selection(bank),
         previous=state.clock,
     )
     reset = full or result.reboot or state.ima is None
@@ -139,22 +185,12 @@ def judge(
         boot_pcrs=boot_pcrs,
         satisfied=refs,
     )
-    rcot = chain.rcot(
-        chain.NodeTrust(
-            node=label,
-            trusted=bool(refs),
-            ak_name=ak.name,
-            boot_bank=bank,
-            boot_pcrs=boot_pcrs,
-            whitelists=refs,
-            capabilities=dict(properties),
-        )
-    )
+    rcot = _rcot(label, ak, bank, boot_pcrs, refs, properties)
     return Verdict(
         trusted=bool(refs),
         state=new_state,
         whitelists=tuple(sorted({r.name for r in refs})),
-        rcot=rcot.value,
+        rcot=rcot,
         error=None if refs else _failure(evaluations, state),
         reboot=result.reboot,
     )

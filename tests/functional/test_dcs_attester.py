@@ -165,3 +165,292 @@ def test_reboot_and_new_whitelist_replay_everything(setup):
     assert att.attest(("n4", "n4"))["status"] == "trusted"
     st = state_mod.load(attestation_db.registration_get(ctx, "n4").state)
     assert {r.version for r in st.satisfied} == {"2"}
+
+
+# -- the round path: answers to rounds, batched writes ----------------------
+
+
+class Recorder:
+    """A BatchWriter stand-in that writes through attestation_touch_many
+    when flushed (the real writer's thread is tested in unit tests)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.items = {}
+
+    def add(self, key, item):
+        self.items[key] = item
+
+    def flush(self, at):
+        items, self.items = list(self.items.values()), {}
+        return attestation_db.attestation_touch_many(self.ctx, items, at)
+
+
+def _round(att, ctx, agents, host, book):
+    from dc_agents.dcs import rounds
+
+    key = (host, host)
+    snapshot, offset, full = att.round_ask(ctx, key)
+    round_id, _r, (ask,) = book.open([(key, host, offset, full, snapshot)])
+    answer = agents.quote(host, host, ask.nonce, None, ask.offset, 1)
+    claimed = book.claim(round_id, host)
+    assert claimed is ask
+    with pytest.raises(rounds.RoundRefused):
+        book.claim(round_id, host)  # single use
+    return ask, answer
+
+
+def test_round_answers_batch_unchanged_outcomes(setup):
+    import datetime
+
+    from dc_agents.dcs import rounds
+
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "r1")
+    _whitelist(ctx, node)
+    book = rounds.RoundBook("w1", 30.0)
+    batch = Recorder(ctx)
+    ask, answer = _round(att, ctx, agents, "r1", book)
+    # First outcome: a change, written at once (not batched).
+    result = att.round_answer(ctx, ask, answer, None, batch)
+    assert result["status"] == "trusted" and not batch.items
+    first = attestation_db.registration_get(ctx, "r1")
+    assert first.status == "trusted"
+    # Unchanged: batched, nothing written until the flush.
+    ask, answer = _round(att, ctx, agents, "r1", book)
+    assert att.round_answer(ctx, ask, answer, None, batch)["status"] == (
+        "trusted"
+    )
+    (item,) = batch.items.values()
+    assert item[:3] == ("r1", "r1", "cid-r1") and item[3] is None
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+    assert batch.flush(later) == []
+    after = attestation_db.registration_get(ctx, "r1")
+    assert after.last_attested_at > first.last_attested_at
+    # New IMA entries: material, the state is stored with the time.
+    node.log.add_file("/usr/bin/b", b"b")
+    ask, answer = _round(att, ctx, agents, "r1", book)
+    att.round_answer(ctx, ask, answer, None, batch)
+    (item,) = batch.items.values()
+    assert item[3] is not None
+    batch.flush(later)
+    stored = state_mod.load(attestation_db.registration_get(ctx, "r1").state)
+    assert stored.ima_count == 4
+    assert _ids(ctx, "r1") == ["ACAAS-DCS-030"]
+
+
+def test_round_answer_over_another_nonce_is_untrusted(setup):
+    from dc_agents.dcs import rounds
+
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "r2")
+    _whitelist(ctx, node)
+    book = rounds.RoundBook("w1", 30.0)
+    ask, _answer = _round(att, ctx, agents, "r2", book)
+    other = agents.quote("r2", "r2", b"x" * 32, None, ask.offset, 1)
+    result = att.round_answer(ctx, ask, other, None, Recorder(ctx))
+    assert result["status"] == "untrusted" and "nonce" in result["detail"]
+    assert not attestation_db.registration_get(ctx, "r2").registered
+
+
+def test_round_errors_and_expiry(setup):
+    from dc_agents.dcs import rounds
+
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "r3")
+    _whitelist(ctx, node)
+    book = rounds.RoundBook("w1", 30.0)
+    ask, answer = _round(att, ctx, agents, "r3", book)
+    att.round_answer(ctx, ask, answer, None, Recorder(ctx))
+    ask, _a = _round(att, ctx, agents, "r3", book)
+    result = att.round_answer(
+        ctx, ask, None, ("agent_error", "TPM busy"), Recorder(ctx)
+    )
+    assert result["status"] == "unknown"
+    ask, _a = _round(att, ctx, agents, "r3", book)
+    assert att.round_expired(ctx, ask)["status"] == "unknown"
+    ask, answer = _round(att, ctx, agents, "r3", book)
+    assert att.round_answer(ctx, ask, answer, None, Recorder(ctx))[
+        "status"
+    ] == ("trusted")
+    ask, _a = _round(att, ctx, agents, "r3", book)
+    result = att.round_answer(
+        ctx, ask, None, ("platform_changed", "PCRs differ"), Recorder(ctx)
+    )
+    assert result["status"] == "untrusted"
+    assert "ACAAS-ATT-051" in _ids(ctx, "r3")
+
+
+def test_touch_many_skips_nodes_changed_elsewhere(setup):
+    import datetime
+
+    ctx, agents, att = setup
+    for host in ("t1", "t2", "t3"):
+        node = _add(ctx, agents, host)
+    _whitelist(ctx, node)
+    for host in ("t1", "t2", "t3"):
+        assert att.attest((host, host))["status"] == "trusted"
+    agents.tamper["t2"] = {"attest": "%%"}
+    att.attest(("t2", "t2"))  # untrusted: revoked
+    at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=2)
+    missed = attestation_db.attestation_touch_many(
+        ctx,
+        [
+            ("t1", "t1", "cid-t1", {"bank": "sha256"}),
+            ("t2", "t2", "cid-t2", None),
+            ("t3", "t3", "cid-other", None),
+        ],
+        at,
+    )
+    assert sorted(missed) == [("t2", "t2"), ("t3", "t3")]
+    t1 = attestation_db.registration_get(ctx, "t1")
+    assert t1.state == {"bank": "sha256"}
+    assert t1.last_attested_at.replace(tzinfo=None) >= at.replace(
+        tzinfo=None, microsecond=0
+    )
+    assert attestation_db.registration_get(ctx, "t3").last_attested_at < (
+        t1.last_attested_at
+    )
+
+
+def test_preload_reads_every_registration_at_once(setup):
+    ctx, agents, att = setup
+    for host in ("p1", "p2"):
+        node = _add(ctx, agents, host)
+    _whitelist(ctx, node)
+    assert att.attest(("p1", "p1"))["status"] == "trusted"
+    fresh = attester.Attester(att.conf, agents)
+    assert sorted(fresh.preload(ctx)) == [("p1", "p1"), ("p2", "p2")]
+    for host in ("p1", "p2"):
+        assert fresh._registrations[(host, host)] == (
+            attestation_db.registration_get(ctx, host)
+        )
+    # Preloaded, p1 takes the unchanged path at once.
+    assert fresh.attest(("p1", "p1"))["status"] == "trusted"
+    assert _ids(ctx, "p1") == ["ACAAS-DCS-030"]
+
+
+def test_round_answer_overtaken_by_attest_host_is_dropped(setup):
+    from dc_agents.dcs import rounds
+
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "r4")
+    _whitelist(ctx, node)
+    book = rounds.RoundBook("w1", 30.0)
+    ask, answer = _round(att, ctx, agents, "r4", book)
+    att.round_answer(ctx, ask, answer, None, Recorder(ctx))
+    ask, early = _round(att, ctx, agents, "r4", book)  # quoted first...
+    assert att.attest(("r4", "r4"))["status"] == "trusted"  # ...judged 2nd
+    result = att.round_answer(ctx, ask, early, None, Recorder(ctx))
+    assert result is attester.SUPERSEDED
+    assert attestation_db.registration_get(ctx, "r4").status == "trusted"
+
+
+class RoundAPI:
+    """DCCAPI.round stand-in: delivers every asked node's answer to the
+    runner at once (the agents of a partition answering a fanout)."""
+
+    def __init__(self, agents):
+        self.agents = agents
+        self.runner = None
+        self.sent = []
+        self.answers = []
+        self.silent = set()
+
+    def round(self, partition, message):
+        from dc_agents.dcs import rounds
+
+        self.sent.append((partition, message))
+        nonce = messages.decode(message["nonce"], "nonce")
+        for node, offset in message["asks"].items():
+            if node in self.silent:
+                continue
+            mine = rounds.node_nonce(nonce, message["worker"], node)
+            answer = self.agents.quote(node, node, mine, None, offset, 1)
+            entry = (message["round_id"], (node, node), answer, None)
+            self.answers.append(entry)
+            self.runner.answer(*entry)
+
+
+def _wait(predicate, what, timeout=30.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.05)
+
+
+def test_round_runner_end_to_end(setup):
+    from dc_agents.dcs import roundrunner
+    from dc_agents.dcs import rounds
+
+    ctx, agents, att = setup
+    conf = att.conf
+    conf.set_override("attestation_interval", 3600, group="dcs")
+    conf.set_override("attestation_deadline", 1.0, group="dcs")
+    conf.set_override("round_partitions", 3, group="dcs")
+    conf.set_override("batch_write_interval", 0.05, group="dcs")
+    hosts = ["rr%d" % i for i in range(6)]
+    for host in hosts:
+        node = _add(ctx, agents, host)
+    _whitelist(ctx, node)
+    api = RoundAPI(agents)
+    runner = roundrunner.RoundRunner(conf, att, api, "w1")
+    api.runner = runner
+    runner.start()
+    try:
+        for host in hosts:
+            runner.add((host, host))
+        assert len(runner) == 6 and ("rr0", "rr0") in runner
+        parts = {rounds.partition(h, 3) for h in hosts}
+
+        def status(host):
+            return attestation_db.registration_get(ctx, host).status
+
+        for p in parts:
+            runner._round_job(p)
+        assert len(api.sent) == len(parts)  # one message per partition
+        _wait(lambda: all(status(h) == "trusted" for h in hosts), "trust")
+        _wait(lambda: not runner._recording, "the first outcomes recorded")
+        # Unchanged outcomes: batched.
+        for p in parts:
+            runner._round_job(p)
+        _wait(lambda: runner.batch.written >= 6, "the batched writes")
+        jobs = runner.stats.jobs
+        # Replaying answers already judged changes nothing.
+        for entry in api.answers[-6:]:
+            runner.answer(*entry)
+        runner._answers.put((roundrunner._SWEEP, runner.book.clock()))
+        _wait(lambda: runner._answers.empty(), "the replays")
+        assert all(status(h) == "trusted" for h in hosts)
+        assert runner.stats.jobs == jobs
+        # A node that does not answer becomes unknown at the deadline.
+        api.silent.add("rr1")
+        runner._round_job(rounds.partition("rr1", 3))
+        _wait(lambda: status("rr1") == "unknown", "rr1 unknown")
+        assert "ACAAS-DCS-031" in _ids(ctx, "rr1")
+    finally:
+        runner.stop()
+
+
+def test_round_runner_picks_up_nodes_registered_elsewhere(setup):
+    from dc_agents.dcs import roundrunner
+    from dc_agents.dcs import rounds
+
+    ctx, agents, att = setup
+    conf = att.conf
+    conf.set_override("round_partitions", 2, group="dcs")
+    hosts = ["pu%d" % i for i in range(6)]
+    for host in hosts:
+        node = _add(ctx, agents, host)
+    _whitelist(ctx, node)
+    api = RoundAPI(agents)
+    runner = roundrunner.RoundRunner(conf, att, api, "w1", partitions=[0])
+    api.runner = runner
+    mine = sorted(h for h in hosts if rounds.partition(h, 2) == 0)
+    assert runner.refresh(ctx) == len(mine)  # each asked at once
+    assert sorted(k[0] for p in runner.members for k in runner.members[p])
+    assert {k[0] for k in runner.members[0]} == set(mine)
+    assert runner.refresh(ctx) == 0
+    assert not runner.members[1]

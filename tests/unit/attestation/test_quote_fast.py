@@ -1,0 +1,96 @@
+"""The fast path of quote verification never accepts what the general,
+field-by-field path refuses, and gives the same result when it accepts."""
+
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from acaas_nova.attestation import errors
+from acaas_nova.attestation import quote as q
+from acaas_nova.attestation import tpm_structs as ts
+from acaas_nova.evidence import tpm_build
+from tests.unit.attestation.test_quote import NONCE
+from tests.unit.attestation.test_quote import ORDER
+from tests.unit.attestation.test_quote import PCRS
+from tests.unit.attestation.test_quote import RSA_KEY
+from tests.unit.attestation.test_quote import SELECTION
+from tests.unit.attestation.test_quote import make
+
+
+def _general(ak, attest, sig, pcrs, nonce, selection, previous=None):
+    """verify_quote with the fast path out of the way."""
+    wanted = q.normalize_selection(selection)
+    original = q._fast
+    try:
+        q._fast = lambda *a: None
+        return q.verify_quote(ak, attest, sig, pcrs, nonce, wanted, previous)
+    finally:
+        q._fast = original
+
+
+def test_fast_path_taken_and_equal():
+    ak, attest, sig = make()
+    wanted = q.normalize_selection(SELECTION)
+    fast = q._fast(ak, attest, sig, PCRS, NONCE, wanted, None)
+    assert fast is not None
+    assert fast == _general(ak, attest, sig, PCRS, NONCE, SELECTION)
+
+
+def test_default_selection_layout_is_cached():
+    wanted = q.normalize_selection(q.DEFAULT_SELECTION)
+    assert q.normalize_selection(q.DEFAULT_SELECTION) is wanted
+    assert q._layout(wanted) is q._layout(wanted)
+
+
+@pytest.mark.parametrize("scheme", ["rsapss", "p256"])
+def test_other_schemes_take_the_general_path(scheme):
+    ak, attest, sig = make(scheme)
+    wanted = q.normalize_selection(SELECTION)
+    assert q._fast(ak, attest, sig, PCRS, NONCE, wanted, None) is None
+    assert q.verify_quote(ak, attest, sig, PCRS, NONCE, SELECTION).pcrs
+
+
+def test_bad_signature_is_refused_by_the_fast_path():
+    ak, attest, sig = make()
+    forged = sig[:-1] + bytes([sig[-1] ^ 1])
+    wanted = q.normalize_selection(SELECTION)
+    with pytest.raises(errors.SignatureInvalid):
+        q._fast(ak, attest, forged, PCRS, NONCE, wanted, None)
+
+
+def test_wrong_nonce_falls_back_to_the_precise_error():
+    ak, attest, sig = make()
+    with pytest.raises(errors.NonceMismatch):
+        q.verify_quote(ak, attest, sig, PCRS, b"m" * 20, SELECTION)
+
+
+def test_swapped_value_lengths_refused():
+    ak, attest, sig = make()
+    pcrs = {b: dict(v) for b, v in PCRS.items()}
+    # Same concatenation, different split: must not pass.
+    pcrs["sha256"][0] = PCRS["sha256"][0] + PCRS["sha256"][1][:1]
+    pcrs["sha256"][1] = PCRS["sha256"][1][1:]
+    with pytest.raises(errors.MalformedInput):
+        q.verify_quote(ak, attest, sig, pcrs, NONCE, SELECTION)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_mutations_never_accepted_by_fast_alone(data):
+    """Flip a byte of a validly re-signed attest: whatever the fast path
+    accepts, the general path accepts identically."""
+    attest = tpm_build.quote_attest(NONCE, ORDER, PCRS)
+    index = data.draw(st.integers(0, len(attest) - 1))
+    value = data.draw(st.integers(0, 255))
+    mutated = attest[:index] + bytes([value]) + attest[index + 1 :]
+    ak, _a, _s = make()
+    sig = tpm_build.sign(RSA_KEY, mutated, ts.ALG_RSASSA, "sha256")
+    wanted = q.normalize_selection(SELECTION)
+    try:
+        fast = q._fast(ak, mutated, sig, PCRS, NONCE, wanted, None)
+    except errors.AttestationError:
+        fast = None
+    if fast is None:
+        return
+    assert fast == _general(ak, mutated, sig, PCRS, NONCE, SELECTION)
