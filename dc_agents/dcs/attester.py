@@ -149,6 +149,15 @@ class Attester:
         self._full: set[tuple[str, str]] = set()  # must send the whole log
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        self._chain_lock = threading.Lock()
+
+    def _recompute(self, ctx, domain) -> None:
+        """Recompute a domain's chains, one recomputation at a time: each
+        reads what was committed before it started, so the last one to
+        run sees every change (concurrent ones could store a value
+        computed from older member states)."""
+        with self._chain_lock:
+            chains.recompute(ctx, domain)
 
     def _node_lock(self, key) -> threading.Lock:
         with self._locks_lock:
@@ -403,7 +412,7 @@ class Attester:
         if reg.status != records.TRUST_TRUSTED:
             eventlog.record(ctx, node, eventlog.TRUSTED, "trusted: " + detail)
         if changed and domain:
-            chains.recompute(ctx, domain)
+            self._recompute(ctx, domain)
         if declared_domain and domain is None and changed:
             self._join(ctx, reg, declared_domain)
         return result
@@ -435,7 +444,7 @@ class Attester:
             revoke=True,
         )
         if saved is not None and saved[1]:
-            chains.recompute(ctx, saved[1])
+            self._recompute(ctx, saved[1])
         return {
             "host": node,
             "status": records.TRUST_UNTRUSTED,
@@ -471,7 +480,7 @@ class Attester:
                 reg, status=records.TRUST_UNKNOWN, rcot=None, whitelists=()
             )
         if saved is not None and saved[0] and saved[1]:
-            chains.recompute(ctx, saved[1])
+            self._recompute(ctx, saved[1])
         return {
             "host": node,
             "status": records.TRUST_UNKNOWN,
