@@ -29,7 +29,20 @@ RECENT = 20
 class ComplianceCommands(base.Commands):
     """The state of continuous compliance, and the breaker."""
 
-    help = "continuous compliance (status, pause, resume)"
+    help = "continuous compliance (status, sweep, pause, resume)"
+
+    @staticmethod
+    def cloud_factory(conf):
+        """nova and placement over HTTP, with the [nova] and [placement]
+        service credentials of the configuration (tests replace it)."""
+        from dc_agents.compliance import compute
+        from dc_agents.compliance import nova_cloud
+        from dc_agents.compliance import traits
+
+        return nova_cloud.NovaCloud(
+            compute.NovaCompute.from_conf(conf),
+            traits.PlacementTraits.from_conf(conf),
+        )
 
     @classmethod
     def add_actions(cls, actions) -> None:
@@ -50,6 +63,18 @@ class ComplianceCommands(base.Commands):
             cls,
             "resume",
             "close the breaker: let the compliance manager move servers again",
+        )
+        p = base.action(
+            actions,
+            cls,
+            "sweep",
+            "re-check every server now: fence, plan and start moves (with "
+            "--dry-run: only print the plan)",
+        )
+        p.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print instance, from, to, tier and why; change nothing",
         )
         p = base.action(
             actions,
@@ -135,4 +160,72 @@ class ComplianceCommands(base.Commands):
             "Breaker open: no server will be moved until 'acaas-manage "
             "compliance resume'",
             {"breaker": compliance_db.BREAKER_OPEN, "reason": args.reason},
+        )
+
+    def sweep(self, args) -> None:
+        from dc_agents.compliance import manager as manager_mod
+
+        manager = manager_mod.ComplianceManager(
+            self.conf, self.cloud_factory(self.conf), self.context
+        )
+        report = manager.sweep(dry_run=args.dry_run)
+        plan = report.plan
+        rows = []
+        if plan is not None:
+            rows = [
+                {
+                    "instance": m.instance_uuid,
+                    "from": m.source[0],
+                    "to": m.destination[0],
+                    "tier": "%s (%s)" % (m.tier, m.domain),
+                    "why": m.reason,
+                }
+                for m in plan.moves
+            ] + [
+                {
+                    "instance": st.instance_uuid,
+                    "from": st.source[0],
+                    "to": None,
+                    "tier": "stays",
+                    "why": "%s; %s"
+                    % (
+                        st.reason,
+                        "; ".join("%s: %s" % pair for pair in st.tried),
+                    ),
+                }
+                for st in plan.stuck
+            ]
+        if self.out.fmt == "json":
+            self.out.done(
+                "",
+                {
+                    "dry_run": args.dry_run,
+                    "bad_hosts": report.bad_hosts,
+                    "fenced": report.fenced,
+                    "unfenced": report.unfenced,
+                    "breaker_open": report.breaker_open,
+                    "started": report.started,
+                    "plan": rows,
+                },
+            )
+            return
+        self.out.text(
+            "%s: %d bad host(s), fenced %s, unfenced %s%s"
+            % (
+                "Plan (dry run, nothing changed)" if args.dry_run else "Sweep",
+                len(report.bad_hosts),
+                ",".join(report.fenced) or "none",
+                ",".join(report.unfenced) or "none",
+                "; breaker open: no moves" if report.breaker_open else "",
+            )
+        )
+        self.out.rows(
+            [
+                ("Instance", "instance"),
+                ("From", "from"),
+                ("To", "to"),
+                ("Tier", "tier"),
+                ("Why", "why"),
+            ],
+            rows,
         )

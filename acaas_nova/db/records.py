@@ -55,6 +55,8 @@ class Domain:
     cdcot_computed_at: datetime.datetime | None = None
     backups: tuple[Backup, ...] = ()
     hosts: tuple[str, ...] = ()
+    #: In a maintenance window: drained, and avoided by new servers.
+    maintenance: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -114,6 +114,7 @@ def snapshot_get(context):
             cdcot_computed_at=nodes_db.aware(row.cdcot_computed_at),
             backups=tuple(backups[row.id]),
             hosts=tuple(sorted(hosts[row.id])),
+            maintenance=row.maintenance_since is not None,
         )
         for row in domain_rows
     }

@@ -182,6 +182,8 @@ class RequestMatcher:
         return deadline is not None and self.now <= deadline
 
     def _judge_domain(self, dom: topo_mod.DomainFacts) -> str | None:
+        if dom.maintenance:
+            return "domain %s is in maintenance" % dom.name
         if dom.emergency and not self.reqs.emergency_ok:
             return "emergency domain %s not allowed" % dom.name
         for rule in self.reqs.location_rules:

@@ -38,6 +38,8 @@ class DomainFacts:
     capabilities: dict[str, str]
     #: Backup domain names in priority order (most preferred first).
     backups: tuple[str, ...]
+    #: In a maintenance window (``acaas-manage domain maintenance``).
+    maintenance: bool = False
 
 
 def _epoch(when: datetime.datetime | None) -> float | None:
@@ -71,6 +73,7 @@ class Topology:
                 emergency=dom.source == records.SOURCE_EMERGENCY,
                 capabilities=dict(dom.capabilities),
                 backups=backups,
+                maintenance=dom.maintenance,
             )
         self.nodes: dict[NodeKey, NodeFacts] = {}
         #: Per-requirement-set verdicts (filled by matching.RequestMatcher).

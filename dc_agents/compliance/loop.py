@@ -9,7 +9,8 @@ when there is no coordination backend) acts.  Each round the leader:
   of every compute node whose trust record changed since the last round
   (all of them on the first round after it became leader), so a lost trust
   takes its trait away within one attestation interval;
-* every ``[compliance] sweep_interval`` seconds, runs a compliance sweep.
+* runs a compliance sweep when a node's trust status changed since the
+  last round, and otherwise every ``[compliance] sweep_interval`` seconds.
 
 Rounds run every ``[dcs] attestation_interval`` seconds.  Errors of a
 round are logged and the next round tries again; nothing stops the loop
@@ -36,6 +37,7 @@ class ComplianceLoop:
         self.traits = traits
         self.ctx = context
         self._published: dict = {}
+        self._statuses: dict = {}
         self._last_sweep = None
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -65,13 +67,24 @@ class ComplianceLoop:
         """One round; False when this worker is not the leader."""
         if not self.coord.leads(ROLE):
             self._published.clear()
+            self._statuses = {}
             self._last_sweep = None
             return False
         now = time.monotonic() if now is None else now
+        snap = snapshot_db.snapshot_get(self.ctx)
         if self.traits is not None and self.conf.placement.publish_traits:
-            self.publish()
+            self.publish(snap)
+        # A node that stopped being trusted (or came back) since the last
+        # round triggers a sweep now; the periodic one catches the rest.
+        statuses = {key: node.status for key, node in snap.nodes.items()}
+        changed = statuses != self._statuses
+        self._statuses = statuses
         due = self.conf.compliance.sweep_interval
-        if self._last_sweep is None or now - self._last_sweep >= due:
+        if (
+            changed
+            or self._last_sweep is None
+            or now - self._last_sweep >= due
+        ):
             self._last_sweep = now
             report = self.manager.sweep()
             LOG.info(
@@ -85,9 +98,8 @@ class ComplianceLoop:
             )
         return True
 
-    def publish(self) -> int:
+    def publish(self, snap) -> int:
         """Sync the traits of nodes whose trust changed; returns how many."""
-        snap = snapshot_db.snapshot_get(self.ctx)
         written = 0
         for (_host, hv), node in snap.nodes.items():
             dom = snap.domains.get(node.domain) if node.domain else None

@@ -7,12 +7,21 @@ cloud: host1, host2 in uk-a; host3 in uk-b (backups uk-a, then fr-a);
 host4 in fr-a; host5 in em-us (emergency).
 """
 
+import contextlib
+import io
+import json
+import os
 import time
 
+import fixtures
+
+from acaas_nova.cmd import compliance as compliance_cmd
+from acaas_nova.cmd import manage
 from acaas_nova.db import compliance as compliance_db
 from dc_agents.compliance import manager as manager_mod
 from dc_agents.compliance import nova_cloud
 from tests.functional import compliance_cloud
+from tests.functional import nova_cloud as nc
 
 DEADLINE = 90.0
 
@@ -134,3 +143,58 @@ class ComplianceEndToEndTestCase(compliance_cloud.ComplianceCloudTestCase):
         self.assertEqual("host1", self.host_of(server))
         stuck = compliance_db.action_list(self.ctx, states=["stuck"])
         self.assertEqual([server["id"]], [a.subject for a in stuck])
+
+    def test_maintenance_drains_to_the_backup_and_new_servers_avoid_it(self):
+        server = self._pinned("host3")
+        compliance_db.maintenance_set(self.ctx, "uk-b", True)
+        self._sweep_until(self._emptied("host3"), "uk-b drained")
+        self.assertIn(self.host_of(server), ("host1", "host2"))
+        # A UK server may go to uk-a but not to uk-b while it is drained.
+        for _ in range(3):
+            new = self.boot(api=self.alice, hints={"acaas:location": "UK"})
+            self.assertNotEqual("host3", self.host_of(new))
+        # The host was not fenced: it is trusted, only its domain is away.
+        self.assertEqual("enabled", self._service("host3").status)
+
+    def test_sweep_dry_run_from_the_cli_prints_the_plan_and_changes_nothing(
+        self,
+    ):
+        server = self._pinned("host1")
+        self.set_trust("host1", "untrusted")
+        self.flush_records()
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, "a.conf")
+        with open(path, "w") as f:
+            f.write(
+                "[acaas_database]\nconnection = %s\n"
+                % nc.CONF.acaas_database.connection
+            )
+        self.useFixture(
+            fixtures.MockPatchObject(
+                compliance_cmd.ComplianceCommands,
+                "cloud_factory",
+                staticmethod(lambda conf: self.cloud),
+            )
+        )
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = manage.main(
+                [
+                    "--config-file",
+                    path,
+                    "--format",
+                    "json",
+                    "compliance",
+                    "sweep",
+                    "--dry-run",
+                ]
+            )
+        self.assertEqual(0, rc, out.getvalue())
+        plan = json.loads(out.getvalue())
+        self.assertTrue(plan["dry_run"])
+        self.assertEqual(
+            [(server["id"], "host1", "host2")],
+            [(r["instance"], r["from"], r["to"]) for r in plan["plan"]],
+        )
+        self.assertEqual("host1", self.host_of(server))
+        self.assertEqual("enabled", self._service("host1").status)
+        self.assertEqual([], compliance_db.action_list(self.ctx))

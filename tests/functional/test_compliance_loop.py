@@ -85,13 +85,24 @@ def test_leader_publishes_every_node_once_then_only_changes(parts):
     assert len(traits.published) == 3
 
 
-def test_sweeps_follow_their_own_interval(parts):
+def test_sweeps_follow_their_own_interval_or_a_trust_change(parts):
     ctx, loop, coord, manager, traits = parts
     for t in (0.0, 10.0, 59.0):
         loop.round(now=t)
     assert manager.sweeps == 1
     loop.round(now=61.0)
     assert manager.sweeps == 2
+    nodes_db.node_set_trust(
+        ctx,
+        "h2",
+        "h2",
+        "untrusted",
+        attested_at=datetime.datetime.now(datetime.UTC),
+    )
+    loop.round(now=62.0)  # at once, not at 121
+    assert manager.sweeps == 3
+    loop.round(now=63.0)
+    assert manager.sweeps == 3
 
 
 def test_only_the_leader_acts_and_a_new_leader_starts_over(parts):

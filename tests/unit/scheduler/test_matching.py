@@ -6,6 +6,7 @@ import pytest
 from acaas_nova.db import records
 from acaas_nova.scheduler import matching as m
 from acaas_nova.scheduler import precedence
+from acaas_nova.scheduler import requirements as reqs_mod
 from acaas_nova.scheduler import topology
 from tests.unit.scheduler import snapshots as s
 
@@ -297,3 +298,29 @@ def test_static_verdicts_cached_per_topology_and_requirements():
 def test_without_attestation_verdicts_never_expire():
     mt = matcher(policy=m.Policy(False, 300))
     assert mt.expiry[("h-uk-a", "h-uk-a")] == float("inf")
+
+
+def test_a_domain_in_maintenance_takes_no_new_server():
+    domains = [
+        records.Domain(
+            name="uk-a",
+            location="UK",
+            source="local",
+            capabilities={},
+            maintenance=True,
+        ),
+        s.domain("uk-b", "UK"),
+    ]
+    nodes = [s.node("h-uk-a", "uk-a"), s.node("h-uk-b", "uk-b")]
+    topo = topology.Topology(s.snapshot(nodes=nodes, domains=domains))
+    matcher = m.RequestMatcher(
+        reqs_mod.EMPTY,
+        topo,
+        m.Policy(),
+        s.NOW_TS,
+    )
+    assert matcher.node_reason(("h-uk-a", "h-uk-a")) == (
+        "domain uk-a is in maintenance"
+    )
+    assert not matcher.passes(("h-uk-a", "h-uk-a"))
+    assert matcher.passes(("h-uk-b", "h-uk-b"))
