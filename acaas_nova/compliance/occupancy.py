@@ -63,15 +63,28 @@ class Occupancy:
         return state
 
     def _add(self, inst, key) -> None:
-        users, projects, constraining = self._state(key)
+        self._by_host.setdefault(key, []).append(inst)
+        if _constrains(inst):
+            self._guarded.add(key)
+        state = self._hosts.get(key)
+        if state is None:
+            return  # built from _by_host when first asked about
+        users, projects, constraining = state
         users[inst.requester.user_id] += 1
         projects[inst.requester.project_id] += 1
         if _constrains(inst):
             constraining[inst.uuid] = inst
-            self._guarded.add(key)
 
     def _remove(self, inst, key) -> None:
-        users, projects, constraining = self._state(key)
+        group = self._by_host.get(key, [])
+        for i, other in enumerate(group):
+            if other.uuid == inst.uuid:
+                del group[i]
+                break
+        state = self._hosts.get(key)
+        if state is None:
+            return
+        users, projects, constraining = state
         for counter, owner in (
             (users, inst.requester.user_id),
             (projects, inst.requester.project_id),
