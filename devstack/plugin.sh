@@ -254,6 +254,11 @@ function init_acaas {
 }
 
 function start_acaas {
+    if is_service_enabled acaas-dcc && acaas_uses_swtpm; then
+        # The node's EK CA goes into DC-S's bundle, which DC-S reads when
+        # it starts: provision the swtpm first (it is idempotent).
+        acaas_provision_swtpm
+    fi
     if is_service_enabled acaas-dcs; then
         init_acaas
         run_process acaas-dcs "$ACAAS_BIN_DIR/acaas-dcs --config-file $ACAAS_CONF"
