@@ -47,8 +47,12 @@ class Registration:
         return self.cid is not None and self.ak_public is not None
 
 
-def _to_registration(session, row, domains=None) -> Registration:
-    node = nodes_db.to_record(session, row, domains=domains, failure=False)
+def _to_registration(
+    session, row, domains=None, properties=None
+) -> Registration:
+    node = nodes_db.to_record(
+        session, row, properties=properties, domains=domains, failure=False
+    )
     return Registration(
         host=row.host,
         hypervisor_hostname=row.hypervisor_hostname,
@@ -385,33 +389,12 @@ def registrations_all(context):
             models.ComputeNode.cid.is_not(None)
         )
     )
-    out = []
-    for row in rows:
-        node = nodes_db.to_record(
+    return [
+        _to_registration(
             session,
             row,
-            properties=properties.get(row.id, {}),
             domains=domains,
-            failure=False,
+            properties=properties.get(row.id, {}),
         )
-        out.append(
-            Registration(
-                host=row.host,
-                hypervisor_hostname=row.hypervisor_hostname,
-                cid=row.cid,
-                ek_fingerprint=row.ek_fingerprint,
-                ak_public=bytes.fromhex(row.ak_public)
-                if row.ak_public
-                else None,
-                ak_name=row.ak_name,
-                status=row.status,
-                rcot=row.rcot,
-                whitelists=node.whitelists,
-                domain=node.domain,
-                properties=node.properties,
-                state=json.loads(row.attestation_state or "{}"),
-                registered_at=node.registered_at,
-                last_attested_at=node.last_attested_at,
-            )
-        )
-    return out
+        for row in rows
+    ]
