@@ -128,9 +128,13 @@ def _wait_status(cluster, names, status, timeout, what=""):
     try:
         wait_for(check, timeout, what=what or "%s %s" % (names, status))
     except AssertionError:
+        logs = "".join(
+            "\nDC-C %s log:\n%s" % (name, cluster.log_tail("dcc-" + name))
+            for name in names
+        )
         raise AssertionError(
-            "%s; status %s\nDC-S log:\n%s"
-            % (what, _status_safe(cluster), cluster.log_tail("dcs"))
+            "%s; status %s\nDC-S log:\n%s%s"
+            % (what, _status_safe(cluster), cluster.log_tail("dcs"), logs)
         ) from None
 
 
