@@ -80,6 +80,32 @@ OPTS = [
         help="Seconds before the first retry of a failed move; each further "
         "retry waits twice as long.",
     ),
+    cfg.BoolOpt(
+        "notifications",
+        default=False,
+        help="Follow nova's versioned notifications (nova.conf "
+        "[notifications] notification_format = versioned or both) on the "
+        "broker of [oslo_messaging_notifications] transport_url (or the "
+        "default transport_url): a server that arrives on a host that is "
+        "not trusted, or that did not pass our filter, is re-checked at "
+        "once instead of at the next periodic sweep, and a deleted "
+        "server's trust record is removed. Sweeps reconcile with nova's "
+        "API either way; a lost notification only delays a check.",
+    ),
+    cfg.ListOpt(
+        "notification_topics",
+        default=["versioned_notifications"],
+        help="Topics nova publishes its versioned notifications on (nova's "
+        "[notifications] versioned_notifications_topics).",
+    ),
+    cfg.StrOpt(
+        "notification_pool",
+        default="acaas-compliance",
+        help="Listener pool of the DC-S workers: every worker listens in "
+        "this pool, so each notification reaches exactly one of them and "
+        "other consumers of nova's notifications (e.g. ceilometer) still "
+        "get their own copy.",
+    ),
 ]
 
 

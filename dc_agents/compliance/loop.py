@@ -10,7 +10,10 @@ when there is no coordination backend) acts.  Each round the leader:
   (all of them on the first round after it became leader), so a lost trust
   takes its trait away within one attestation interval;
 * runs a compliance sweep when a node's trust status changed since the
-  last round, and otherwise every ``[compliance] sweep_interval`` seconds.
+  last round, when a sweep was requested through our database (by any
+  worker: nova's notification of a server that arrived on a host that is
+  not trusted, see dc_agents.compliance.notifications), and otherwise
+  every ``[compliance] sweep_interval`` seconds.
 
 Rounds run every ``[dcs] attestation_interval`` seconds.  Errors of a
 round are logged and the next round tries again; nothing stops the loop
@@ -22,6 +25,7 @@ import threading
 import time
 
 from acaas_nova import exception
+from acaas_nova.db import compliance as compliance_db
 from acaas_nova.db import snapshot as snapshot_db
 from dc_agents.compliance import errors
 
@@ -30,8 +34,12 @@ ROLE = "compliance"
 
 
 class ComplianceLoop:
-    def __init__(self, conf, coord, manager, traits, context) -> None:
+    def __init__(
+        self, conf, coord, manager, traits, context, listener=None
+    ) -> None:
         self.conf = conf
+        #: nova's notifications (dc_agents.compliance.notifications).
+        self.listener = listener
         self.coord = coord
         self.manager = manager
         self.traits = traits
@@ -45,9 +53,14 @@ class ComplianceLoop:
         )
 
     def start(self) -> None:
+        if self.listener is not None:
+            self.listener.start()
         self._thread.start()
 
     def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener.wait()
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
@@ -79,9 +92,13 @@ class ComplianceLoop:
         statuses = {key: node.status for key, node in snap.nodes.items()}
         changed = statuses != self._statuses
         self._statuses = statuses
+        requested = compliance_db.sweep_request_take(self.ctx)
+        if requested:
+            LOG.info("Compliance sweep requested: %s", requested)
         due = self.conf.compliance.sweep_interval
         if (
             changed
+            or requested is not None
             or self._last_sweep is None
             or now - self._last_sweep >= due
         ):

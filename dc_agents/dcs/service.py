@@ -138,7 +138,14 @@ def _compliance(conf, coord):
     ctx = acaas_context.get_admin_context()
     cloud = nova_cloud.NovaCloud(nova, placement)
     manager = manager_mod.ComplianceManager(conf, cloud, ctx)
-    return loop.ComplianceLoop(conf, coord, manager, placement, ctx)
+    listener = None
+    if conf.compliance.notifications:
+        from dc_agents.compliance import notifications
+
+        listener = notifications.listener(conf, ctx, cloud)
+    return loop.ComplianceLoop(
+        conf, coord, manager, placement, ctx, listener=listener
+    )
 
 
 def main(argv=None):
