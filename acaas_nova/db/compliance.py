@@ -166,6 +166,28 @@ def action_list(context, states=None, kind=None, limit=None):
 
 @api.translate_errors
 @api.context_manager.reader
+def latest_actions(context, kind, subjects):
+    """subject -> its newest action of ``kind``, for those that have one
+    (a few queries, whatever the number of subjects)."""
+    subjects = sorted(set(subjects))
+    latest = {}
+    for start in range(0, len(subjects), 500):
+        chunk = subjects[start : start + 500]
+        rows = context.session.scalars(
+            sa.select(models.ComplianceAction)
+            .where(
+                models.ComplianceAction.kind == kind,
+                models.ComplianceAction.subject.in_(chunk),
+            )
+            .order_by(models.ComplianceAction.id.desc())
+        )
+        for row in rows:
+            latest.setdefault(row.subject, _record(row))
+    return latest
+
+
+@api.translate_errors
+@api.context_manager.reader
 def fenced_hosts(context):
     """Hosts whose latest finished fence is not followed by an unfence."""
     rows = context.session.execute(

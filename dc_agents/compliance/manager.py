@@ -226,11 +226,19 @@ class ComplianceManager:
                         move.domain,
                     ),
                 )
+        before = compliance_db.latest_actions(
+            self.ctx, "migrate", [s.instance_uuid for s in plan.stuck]
+        )
         for stuck in plan.stuck:
             why = "%s; no destination: %s" % (
                 stuck.reason,
                 "; ".join("%s: %s" % pair for pair in stuck.tried),
             )
+            last = before.get(stuck.instance_uuid)
+            if last is not None and (last.state, last.error) == ("stuck", why):
+                # Still stuck for the same reason: reported already (one
+                # row and one event, not one per sweep).
+                continue
             action, _ = compliance_db.action_open(
                 self.ctx,
                 "migrate",

@@ -18,6 +18,7 @@ import fixtures
 from acaas_nova.cmd import compliance as compliance_cmd
 from acaas_nova.cmd import manage
 from acaas_nova.db import compliance as compliance_db
+from acaas_nova.db import domains as domains_db
 from dc_agents.compliance import manager as manager_mod
 from dc_agents.compliance import nova_cloud
 from tests.functional import compliance_cloud
@@ -110,6 +111,63 @@ class ComplianceEndToEndTestCase(compliance_cloud.ComplianceCloudTestCase):
         self.assertIn(self.host_of(server), ("host1", "host2"))
         (move,) = compliance_db.action_list(self.ctx, kind="migrate")
         self.assertEqual(("done", "backup"), (move.state, move.tier))
+
+    def test_backups_by_priority_and_isolation_holds_through_the_move(self):
+        # bob runs on both hosts of uk-a (uk-b's first backup domain).
+        for host in ("host1", "host2"):
+            mine = self.boot(
+                api=self.bob, hints={"acaas:capability:slot": host}
+            )
+            self.assertEqual(host, self.host_of(mine))
+        server = self.boot(
+            api=self.admin_api,
+            host="host3",
+            hints={"acaas:exclude_users": "bob"},
+        )
+        self.assertEqual("host3", self.host_of(server))
+        self.set_trust("host3", "untrusted")
+        self._sweep_until(self._emptied("host3"), "host3 emptied")
+        # Not next to bob in uk-a: on to fr-a, the second backup domain.
+        self.assertEqual("host4", self.host_of(server))
+        (move,) = compliance_db.action_list(self.ctx, kind="migrate")
+        self.assertEqual(("done", "backup"), (move.state, move.tier))
+        self.assertEqual("host4", move.destination_host)
+
+    def test_an_emergency_domain_only_for_servers_that_allow_it(self):
+        # fr-a has one host; its only backup is em-us, an emergency domain.
+        domains_db.backup_add(self.ctx, "fr-a", "em-us", 1)
+        allows = self.boot(
+            api=self.admin_api,
+            host="host4",
+            hints={"acaas:allow_emergency": "true"},
+        )
+        refuses = self._pinned("host4")
+        self.set_trust("host4", "untrusted")
+        self._sweep_until(
+            lambda: (
+                self.host_of(allows) == "host5"
+                and compliance_db.action_list(self.ctx, states=["stuck"])
+            ),
+            "the emergency move and the stuck server",
+        )
+        self.assertEqual("host4", self.host_of(refuses))
+        (stuck,) = compliance_db.action_list(self.ctx, states=["stuck"])
+        self.assertEqual(refuses["id"], stuck.subject)
+        moved = compliance_db.action_list(self.ctx, states=["done"])
+        self.assertEqual(
+            [(allows["id"], "emergency")],
+            [(a.subject, a.tier) for a in moved if a.kind == "migrate"],
+        )
+        # Sweeps go on: the stuck server is reported once, not per sweep.
+        for _ in range(3):
+            self._sweep()
+        self.assertEqual(
+            [refuses["id"]],
+            [
+                a.subject
+                for a in compliance_db.action_list(self.ctx, states=["stuck"])
+            ],
+        )
 
     def test_a_server_nothing_qualifies_for_stays_and_is_reported(self):
         # Only host2 satisfies "silver"; uk-a has no backup domain.
