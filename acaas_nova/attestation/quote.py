@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import hashlib
 import hmac
+import operator
 import struct
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -394,18 +395,45 @@ def _marshalled_selection(select) -> bytes:
     return b"".join(out)
 
 
-def _layout(wanted: dict[str, tuple[int, ...]]):
-    """(banks with their indices and value size, marshalled selection) of
-    a normalized selection; cached for the ones normalize_selection keeps
-    (a verifier asks for the same selection over and over)."""
+class _Layout(NamedTuple):
+    """What a quote of one normalized selection must look like."""
+
+    #: (bank, its indices, value size, getter of the values in order).
+    banks: tuple
+    #: Total length of the concatenated PCR values.
+    total: int
+    #: hash id -> marshalled TPML_PCR_SELECTION + TPM2B size of the digest.
+    tails: dict
+
+
+def _layout(wanted: dict[str, tuple[int, ...]]) -> _Layout:
+    """The layout of a normalized selection; cached for the ones
+    normalize_selection keeps (a verifier asks for the same selection
+    over and over)."""
     cached = _LAYOUTS.get(id(wanted))
     if cached is not None and cached[0] is wanted:
         return cached[1]
-    select = tuple(
-        (bank, indices, ts.HASH_SIZES.get(bank, 0))
+    banks = tuple(
+        (
+            bank,
+            indices,
+            ts.HASH_SIZES.get(bank, 0),
+            operator.itemgetter(*indices) if len(indices) > 1 else None,
+        )
         for bank, indices in wanted.items()
     )
-    layout = select, _marshalled_selection(select_pairs(select))
+    marshalled = _marshalled_selection(
+        tuple((bank, indices) for bank, indices in wanted.items())
+    )
+    layout = _Layout(
+        banks,
+        sum(size * len(indices) for _b, indices, size, _g in banks),
+        {
+            ts.HASH_IDS[name]: marshalled
+            + _DIGEST_SIZE[hashlib.new(name).digest_size]
+            for name in _HASHLIB
+        },
+    )
     if len(_LAYOUTS) < 64 and any(
         entry[1] is wanted for entry in _NORMALIZED.values()
     ):
@@ -413,11 +441,20 @@ def _layout(wanted: dict[str, tuple[int, ...]]):
     return layout
 
 
-def select_pairs(select):
-    return tuple((bank, indices) for bank, indices, _size in select)
+_LAYOUTS: dict[int, tuple[dict, _Layout]] = {}
 
 
-_LAYOUTS: dict[int, tuple[dict, tuple]] = {}
+def _values(values, indices, size, getter):
+    """The values of ``indices`` in order, or None unless each is exactly
+    ``size`` bytes (a value cut short and its neighbour made longer would
+    hash the same)."""
+    try:
+        chunk = getter(values) if getter is not None else (values[indices[0]],)
+    except (KeyError, TypeError, IndexError):
+        return None
+    if max(map(len, chunk)) != size or min(map(len, chunk)) != size:
+        return None
+    return chunk
 
 
 def _fast(ak, attest, signature, pcrs, nonce, wanted, previous):
@@ -433,48 +470,46 @@ def _fast(ak, attest, signature, pcrs, nonce, wanted, previous):
     """
     if type(attest) is not bytes or type(signature) is not bytes:
         return None
+    n = len(nonce)
     try:
         alg, halg, size = _SIG_HEAD.unpack_from(signature)
-        end = 10 + _U16.unpack_from(attest, 6)[0] + len(nonce)
-        fields = _CLOCK.unpack_from(attest, end)
+        end = 10 + _U16.unpack_from(attest, 6)[0] + n
+        extra = _U16.unpack_from(attest, end - 2 - n)[0]
+        clock, reset, restart, safe, firmware = _CLOCK.unpack_from(attest, end)
     except struct.error:
         return None
     if (
         alg != ts.ALG_RSASSA
         or halg not in ak.rsassa_hashes
         or size != len(signature) - 6
-        or attest[:6] != _HEAD
-        or attest[end - 2 - len(nonce) : end] != _U16.pack(len(nonce)) + nonce
+        or extra != n
+        or not attest.startswith(_HEAD)
+        or not attest.startswith(nonce, end - n)
     ):
         return None
-    select, marshalled = _layout(wanted)
-    if len(pcrs) != len(select):
+    layout = _layout(wanted)
+    if len(pcrs) != len(layout.banks):
         return None
     parts = []
-    expected = 0
-    for bank, indices, size in select:
+    for bank, indices, size, getter in layout.banks:
         values = pcrs.get(bank)
         if values is None or len(values) != len(indices):
             return None
-        try:
-            chunk = list(map(values.__getitem__, indices))
-            # Every value must have the bank's size, or a value cut short
-            # and its neighbour made longer would hash the same: none is
-            # longer and together they are exactly as long as needed.
-            if max(map(len, chunk)) != size:
-                return None
-        except (KeyError, TypeError, ValueError):
+        chunk = _values(values, indices, size, getter)
+        if chunk is None:
             return None
         parts += chunk
-        expected += size * len(chunk)
     joined = b"".join(parts)
-    if len(joined) != expected:
+    if len(joined) != layout.total:
         return None
     hash_name = ts.HASH_NAMES[halg]
     digest = _HASHLIB[hash_name](joined).digest()
+    tail = layout.tails[halg]
+    start = end + _CLOCK.size
     if (
-        attest[end + _CLOCK.size :]
-        != marshalled + _DIGEST_SIZE[len(digest)] + digest
+        len(attest) != start + len(tail) + len(digest)
+        or not attest.startswith(tail, start)
+        or not attest.endswith(digest)
     ):
         return None
     try:
@@ -483,21 +518,21 @@ def _fast(ak, attest, signature, pcrs, nonce, wanted, previous):
         raise errors.SignatureInvalid(
             reason="does not verify with the attestation key"
         ) from None
-    info = ClockInfo(fields[0], fields[1], fields[2], fields[3] != 0)
+    info = ClockInfo(clock, reset, restart, safe != 0)
     if previous is None or (
-        previous.reset_count == fields[1]
-        and previous.restart_count == fields[2]
-        and previous.clock < fields[0]
+        previous.reset_count == reset
+        and previous.restart_count == restart
+        and previous.clock < clock
     ):
         reboot = False  # the usual case of check_clock, inline
     else:
         reboot = check_clock(previous, info)
     return QuoteResult(
-        pcrs={bank: dict(values) for bank, values in pcrs.items()},
-        clock_info=info,
-        reboot=reboot,
-        firmware_version=fields[4],
-        hash_name=hash_name,
+        {bank: dict(values) for bank, values in pcrs.items()},
+        info,
+        reboot,
+        firmware,
+        hash_name,
     )
 
 

@@ -12,7 +12,6 @@ TPMT_SIGNATURE (RSASSA, RSAPSS, ECDSA), TPMT_PUBLIC of RSA and ECC keys and
 TPML_PCR_SELECTION.  Structure names follow TPM 2.0 Part 2.
 """
 
-import dataclasses
 import functools
 import struct
 from typing import NamedTuple
@@ -66,9 +65,9 @@ _U32 = struct.Struct(">I")
 _CLOCK = struct.Struct(">QIIBQ")  # clock, reset, restart, safe, firmware
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ClockInfo:
-    """TPMS_CLOCK_INFO: the TPM's clock and its reset/restart counters."""
+class ClockInfo(NamedTuple):
+    """TPMS_CLOCK_INFO: the TPM's clock and its reset/restart counters (a
+    NamedTuple: a verifier builds one per quote)."""
 
     clock: int
     reset_count: int
