@@ -13,6 +13,7 @@ methods.  The operator's user reaches them (acaas-manage included).
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import urllib.parse
@@ -39,6 +40,13 @@ from tests.functional.test_daemons import _setup_db
 
 #: Every permission on a vhost (configure, write, read).
 ALL = (".*", ".*", ".*")
+
+
+def operator_permissions(exchange: str) -> tuple[str, str, str]:
+    """The operator's (configure, write, read) of docs/security.rst:
+    oslo.messaging declares the RPC exchange before it publishes."""
+    ours = "^(%s|reply_.*)$" % re.escape(exchange)
+    return (ours, ours, "^reply_.*")
 
 
 def _rabbitmqctl(*args) -> str:
@@ -77,8 +85,11 @@ class Broker:
         _rabbitmqctl("add_user", name, password)
         self.users[name] = password
         for vhost, perms in permissions.items():
-            _rabbitmqctl("set_permissions", "-p", vhost, name, *perms)
+            self.permit(name, vhost, perms)
         return name
+
+    def permit(self, user: str, vhost: str, perms: tuple) -> None:
+        _rabbitmqctl("set_permissions", "-p", vhost, user, *perms)
 
     def url(self, user: str, vhost: str) -> str:
         return "rabbit://%s:%s@%s/%s" % (
@@ -107,7 +118,7 @@ def setup(tmp_path_factory, swtpm_ca_template):  # noqa: F811
         operator_vhost = broker.vhost("operator")
         dcs = broker.user("dcs", {agents_vhost: ALL, operator_vhost: ALL})
         agent = broker.user("agent", {agents_vhost: ALL})
-        operator = broker.user("operator", {operator_vhost: ALL})
+        operator = broker.user("operator", {})
         _setup_db(url)
         ca, _template = swtpm_ca_template
         cluster = Cluster(
@@ -116,6 +127,13 @@ def setup(tmp_path_factory, swtpm_ca_template):  # noqa: F811
             ca.bundle_pem,
             transport_url=broker.url(dcs, agents_vhost),
             operator_transport_url=broker.url(dcs, operator_vhost),
+        )
+        # docs/security.rst's operator permissions: its reply queues, and
+        # publishing to the RPC exchange (this run's control_exchange).
+        broker.permit(
+            operator,
+            operator_vhost,
+            operator_permissions(cluster.exchange),
         )
         cluster.start_dcs()
         yield {
