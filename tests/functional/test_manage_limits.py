@@ -15,6 +15,7 @@ import pytest
 from acaas_nova.attestation import whitelist as wl_format
 from acaas_nova.cmd import manage
 from acaas_nova.cmd import whitelist as whitelist_cmd
+from acaas_nova.db import events as events_db
 from acaas_nova.db import limits
 from acaas_nova.db import models
 from tests.functional import manage_cli
@@ -233,3 +234,14 @@ def test_config_file_device_or_huge_refused(cli):
     cli.conf_path = str(cli.tmp_path / "acaas.conf")
     err = cli.fails(1, "--config-dir", str(conf_dir), "location", "list").err
     assert "zero.conf is not a regular file" in err
+
+
+def test_event_add_cuts_what_does_not_fit(migrated):
+    # Events record what happened: never refused for their length (the
+    # row check would refuse them), cut to their columns instead.
+    _conf, ctx = migrated
+    subject_limit = limits.limit_of(models.Event.subject)
+    events_db.event_add(ctx, "s" * 300, "E-1", "info", "é" * TEXT)
+    (event,) = events_db.event_list(ctx)
+    assert event.subject == "s" * subject_limit
+    assert event.detail == "é" * (TEXT // 2)
