@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -184,6 +185,10 @@ def _str(doc: Mapping, key: str, required: bool = True) -> str:
             key,
             "must be a non-empty string" if required else "must be a string",
         )
+    for ch in value:
+        # One printable line: it is shown in tables, logs and events.
+        if ch in "\u2028\u2029" or unicodedata.category(ch) == "Cc":
+            raise _fail(key, "contains control character U+%04X" % ord(ch))
     return value
 
 

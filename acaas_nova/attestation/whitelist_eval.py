@@ -5,8 +5,10 @@ either excluded by a pattern or has a digest allowed for its path, and the
 boot state is approved: the log's boot_aggregate is among the allowed ones
 (if the white-list lists any) and the quoted PCR 0-7 equal an approved
 configuration in every bank both carry (if it lists any).  A violation
-entry is never allowed, exclusions notwithstanding.  Every offending entry is
-reported, not just the first.
+entry is never allowed, exclusions notwithstanding.  A list that records
+nothing after boot_aggregate (IMA measuring nothing) satisfies no
+white-list, whatever its boot values: trust needs measured files.  Every
+offending entry is reported, not just the first.
 
 An :class:`Evaluation` covers entries ``0..entries-1``; evaluating the next
 entries extends it as long as the white-list content (fingerprint) is the
@@ -95,6 +97,13 @@ def boot_reason(whitelist: Whitelist, boot: BootState) -> str:
     ):
         return "PCR 0-7 match no approved boot configuration"
     return ""
+
+
+#: Why a list of boot_aggregate alone is never trusted.
+NOTHING_MEASURED = (
+    "the measurement list records nothing after boot_aggregate "
+    "(an IMA policy that measures nothing?)"
+)
 
 
 def _config_matches(config, pcrs) -> bool:
@@ -198,13 +207,14 @@ def evaluate(
                 "entries to evaluate" % wl.name
             )
         found = offences(wl, entries)
+        total = base + len(entries)
         out[wl.name] = Evaluation(
             wl.name,
             wl.version,
             wl.fingerprint,
-            base + len(entries),
+            total,
             (prev.offending if prev is not None else ()) + tuple(found),
-            boot_reason(wl, boot),
+            boot_reason(wl, boot) or (NOTHING_MEASURED if total < 2 else ""),
         )
     return out
 

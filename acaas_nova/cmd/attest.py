@@ -1,8 +1,10 @@
 """``acaas-manage host attest``: attest a compute node now, through DC-S.
 
-The action asks the running DC-S (over oslo.messaging, ``[DEFAULT]
-transport_url``) to attest the node immediately, waits for the outcome
-and prints it.  DC-S records it as usual (status, RCoT, events).
+The action asks the running DC-S to attest the node immediately, on DC-S's
+operator target (``[dcs] operator_topic`` over ``[dcs]
+operator_transport_url``, default ``[DEFAULT] transport_url``), waits for
+the outcome and prints it.  DC-S records it as usual (status, RCoT,
+events).
 """
 
 from acaas_nova import exception
@@ -37,18 +39,21 @@ class HostAttestCommands(base.Commands):
         import oslo_messaging
 
         from dc_agents import rpc
-        from dc_agents.dcs import rpcapi as dcs_rpcapi
+        from dc_agents.dcs import operatorapi
 
         host, hypervisor = base.split_host(args.host)
         timeout = self.conf.dcs.attestation_deadline + MARGIN
-        transport = rpc.get_transport(self.conf)
+        transport = operatorapi.get_transport(self.conf)
         try:
-            api = dcs_rpcapi.DCSAPI(self.conf, transport, timeout=timeout)
+            api = operatorapi.OperatorAPI(
+                self.conf, transport, timeout=timeout
+            )
             result = api.attest_host(host, hypervisor)
         except oslo_messaging.MessagingTimeout:
             raise exception.ACaaSException(
                 "DC-S did not answer within %ds (is acaas-dcs running, and "
-                "is [DEFAULT] transport_url right?)" % timeout
+                "are [dcs] operator_transport_url and operator_topic "
+                "right?)" % timeout
             ) from None
         except exception.ACaaSException as exc:
             # A remote error's text carries DC-S's traceback: keep the

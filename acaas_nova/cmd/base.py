@@ -7,6 +7,7 @@ context, the output and the configuration and calls the action's method.
 """
 
 import argparse
+import unicodedata
 
 from acaas_nova import exception
 from acaas_nova.db import lookup
@@ -77,4 +78,56 @@ def integer(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(
             "%r is not an integer" % text
+        ) from None
+
+
+#: Line and paragraph separators: newlines too, though not category Cc.
+_LINE_BREAKS = frozenset("\u2028\u2029")
+
+
+def check_printable(what: str, value: str) -> None:
+    """Refuse a name or value holding a control character or a newline:
+    it would forge lines in tables, logs and events."""
+    for ch in value:
+        if ch in _LINE_BREAKS or unicodedata.category(ch) == "Cc":
+            raise exception.Invalid(
+                reason="%s %r contains control character U+%04X; names "
+                "and values must be printable text on one line"
+                % (what, value[:80], ord(ch))
+            )
+
+
+def check_arguments(args) -> None:
+    """:func:`check_printable` on every string argument of ``args``."""
+    for dest, value in sorted(vars(args).items()):
+        what = "argument %s" % dest.replace("_", "-")
+        values = value if isinstance(value, list | tuple) else [value]
+        for item in values:
+            if isinstance(item, str):
+                check_printable(what, item)
+
+
+def read_file(path: str, what: str, limit: int) -> str:
+    """The UTF-8 text of ``path``, refused beyond ``limit`` bytes.
+
+    At most ``limit + 1`` bytes are read, so ``/dev/zero`` or a huge file
+    costs no more than the limit.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise exception.Invalid(
+            reason="cannot read %s %s: %s" % (what, path, exc.strerror or exc)
+        ) from None
+    if len(data) > limit:
+        raise exception.Invalid(
+            reason="%s %s is larger than %d bytes" % (what, path, limit)
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise exception.Invalid(
+            reason="cannot read %s %s: not UTF-8 text (%s)"
+            % (what, path, exc.reason)
         ) from None

@@ -25,8 +25,10 @@ database transaction, so a refused command writes nothing.
 
 import argparse
 import contextlib
+import glob
 import logging
 import os
+import stat
 import sys
 
 from oslo_config import cfg
@@ -56,6 +58,8 @@ from acaas_nova.db import migration
 LOG = logging.getLogger(__name__)
 PROG = "acaas-manage"
 DEFAULT_CONFIG_FILE = "/etc/acaas/acaas.conf"
+#: Largest configuration file read (oslo.config reads a file whole).
+MAX_CONFIG_FILE = 1 << 20
 
 #: Category name -> the classes wiring its actions.  A later feature adds
 #: a category with one line here, or an action to an existing category by
@@ -143,6 +147,10 @@ def load_config(files, directory) -> cfg.ConfigOpts:
             if os.path.exists(DEFAULT_CONFIG_FILE)
             else []
         )
+    for path in list(files) + sorted(
+        glob.glob(os.path.join(directory, "*.conf")) if directory else []
+    ):
+        _check_config_file(path)
     conf = cfg.ConfigOpts()
     acaas_conf.register_opts(conf)
     # An operator at a terminal wants an unreachable database reported
@@ -162,6 +170,24 @@ def load_config(files, directory) -> cfg.ConfigOpts:
     return conf
 
 
+def _check_config_file(path: str) -> None:
+    """Refuse a device, FIFO or huge file before oslo.config reads it
+    whole (``--config-file /dev/zero`` would never end)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return  # oslo.config reports a missing file itself
+    if not stat.S_ISREG(info.st_mode):
+        raise exception.ConfigError(
+            reason="configuration file %s is not a regular file" % path
+        )
+    if info.st_size > MAX_CONFIG_FILE:
+        raise exception.ConfigError(
+            reason="configuration file %s is larger than %d bytes"
+            % (path, MAX_CONFIG_FILE)
+        )
+
+
 def _connect(conf, needs: str) -> None:
     try:
         db_api.configure(conf)
@@ -179,6 +205,7 @@ def _connect(conf, needs: str) -> None:
 
 
 def _run(args) -> int:
+    base.check_arguments(args)
     conf = load_config(args.config_file, args.config_dir)
     try:
         if args.needs != base.NEEDS_NOTHING:

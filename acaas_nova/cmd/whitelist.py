@@ -33,15 +33,10 @@ _FIELDS = [
 ]
 
 
-def _read(path: str, what: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise exception.Invalid(
-            reason="cannot read %s %s: %s" % (what, path, reason)
-        ) from None
+#: Largest IMA log and PCR file ``whitelist generate`` reads (bytes); a
+#: white-list file is capped at the document limit of its format.
+MAX_IMA_LOG = 256 << 20
+MAX_PCR_FILE = 1 << 20
 
 
 def _view(record) -> dict:
@@ -58,7 +53,7 @@ def _view(record) -> dict:
 def _pcr_values(path: str) -> dict:
     """{bank: {pcr: bytes}} from a JSON file {bank: {"0": hex, ...}}."""
     try:
-        document = json.loads(_read(path, "PCR file"))
+        document = json.loads(base.read_file(path, "PCR file", MAX_PCR_FILE))
         return {
             bank: {int(i): bytes.fromhex(v) for i, v in pcrs.items()}
             for bank, pcrs in document.items()
@@ -118,7 +113,11 @@ class WhitelistCommands(base.Commands):
         p.add_argument("-o", "--output", metavar="OUT")
 
     def import_(self, args) -> None:
-        parsed = wl_format.load(_read(args.file, "white-list file"))
+        parsed = wl_format.load(
+            base.read_file(
+                args.file, "white-list file", wl_format.MAX_DOCUMENT
+            )
+        )
         record = whitelists_db.whitelist_create(
             self.context,
             parsed.name,
@@ -165,7 +164,7 @@ class WhitelistCommands(base.Commands):
         )
 
     def generate(self, args) -> None:
-        log = _read(args.log, "IMA log")
+        log = base.read_file(args.log, "IMA log", MAX_IMA_LOG)
         pcrs = _pcr_values(args.pcrs)
         try:
             generated = wl_format.generate(

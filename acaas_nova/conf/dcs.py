@@ -3,7 +3,8 @@
 DC-S registers compute nodes (Protocol 12.1), attests them periodically
 (Protocol 12.2) and computes the domains' chains of trust.  The message
 transport is oslo.messaging's standard ``[DEFAULT] transport_url`` (and
-``control_exchange``), shared with DC-C.
+``control_exchange``), shared with DC-C; operator methods may have a
+transport of their own (``operator_transport_url``).
 """
 
 from oslo_config import cfg
@@ -22,8 +23,28 @@ OPTS = [
     cfg.StrOpt(
         "topic",
         default="acaas-dcs",
-        help="RPC topic DC-S listens on. DC-C agents and acaas-manage send "
-        "their requests to it; all must use the same value.",
+        help="RPC topic DC-S listens on for DC-C agents (registration, "
+        "round answers, platform changes). Operator requests use "
+        "operator_topic instead.",
+    ),
+    cfg.StrOpt(
+        "operator_topic",
+        default="acaas-dcs-admin",
+        help="RPC topic of DC-S's operator methods (attest_host, "
+        "domain_add_host): acaas-manage calls them here, and DC-S workers "
+        "forward attest_host to each other here. Never served on the "
+        "agents' topic; give it a broker vhost agents cannot publish to "
+        "with operator_transport_url (docs/security.rst).",
+    ),
+    cfg.StrOpt(
+        "operator_transport_url",
+        secret=True,
+        help="oslo.messaging transport URL of operator_topic, e.g. "
+        "rabbit://acaas-dcs:PASSWORD@broker:5672/acaas-operator: a vhost "
+        "whose permissions only DC-S's and the operators' RabbitMQ users "
+        "have. Default: [DEFAULT] transport_url, where any agent (or anyone "
+        "holding the agents' broker credentials) can call the operator "
+        "methods; DC-S logs a warning at start in that case.",
     ),
     cfg.FloatOpt(
         "attestation_interval",

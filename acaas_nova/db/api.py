@@ -14,8 +14,11 @@ from oslo_db.sqlalchemy import enginefacade
 
 from acaas_nova import exception
 from acaas_nova.conf import database as database_conf
+from acaas_nova.db import limits
 
 context_manager = enginefacade.transaction_context()
+# Column sizes are checked before SQL, alike on every backend.
+limits.install()
 
 _LOCK = threading.Lock()
 _configured_url = None

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from acaas_nova import exception
 from acaas_nova.db import api
+from acaas_nova.db import limits
 from acaas_nova.db import models
 from acaas_nova.db import nodes as nodes_db
 from acaas_nova.db import records
@@ -14,15 +15,30 @@ from acaas_nova.db import records
 @api.translate_errors
 @api.context_manager.writer
 def event_add(context, subject, event_id, severity, detail):
-    """Append an event; returns its id."""
+    """Append an event; returns its id.
+
+    An event is a record of what happened, never refused for its length:
+    a subject or detail over its column is cut to fit (a node chooses
+    the names and inputs that end up there).
+    """
     if severity not in records.SEVERITIES:
         raise exception.Invalid(reason="unknown severity %r" % severity)
     row = models.Event(
-        subject=subject, event_id=event_id, severity=severity, detail=detail
+        subject=subject[: limits.limit_of(models.Event.subject)],
+        event_id=event_id,
+        severity=severity,
+        detail=_clip_bytes(detail, limits.limit_of(models.Event.detail)),
     )
     context.session.add(row)
     context.session.flush()
     return row.id
+
+
+def _clip_bytes(text: str, limit: int) -> str:
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode(errors="ignore")
 
 
 @api.translate_errors

@@ -1,4 +1,7 @@
-"""The DC-S RPC endpoint: what DC-C agents and acaas-manage may ask.
+"""The DC-S RPC endpoint of DC-C agents: what an agent may ask.
+
+Operator methods (``attest_host``, ``domain_add_host``) are not here: they
+sit on their own target and transport (:mod:`dc_agents.dcs.operator`).
 
 Only methods marked ``@oslo_messaging.expose`` are callable (the server
 uses ExplicitRPCAccessPolicy).  Every argument is validated before use;
@@ -16,7 +19,6 @@ from acaas_nova.attestation import errors as att_errors
 from acaas_nova.db import attestation as attestation_db
 from dc_agents import errors
 from dc_agents import messages
-from dc_agents.dcs import chains
 from dc_agents.dcs import eventlog
 
 LOG = logging.getLogger(__name__)
@@ -38,14 +40,11 @@ class DCSManager:
 
     target = oslo_messaging.Target(version="1.1")
 
-    def __init__(self, conf, registrar, attester, timers, forward=None):
+    def __init__(self, conf, registrar, attester, timers):
         self.conf = conf
         self.registrar = registrar
         self.attester = attester
         self.timers = timers
-        # forward(key) -> the owning worker's answer, or None to attest
-        # here (we own the node, or there is only one worker).
-        self.forward = forward
 
     # -- helpers -------------------------------------------------------------
 
@@ -183,43 +182,3 @@ class DCSManager:
             LOG.warning("Round answer refused: %s", exc.message)
             return
         self.timers.answer(round_id, (host, hv), kwargs.get("answer"), error)
-
-    # -- administration -------------------------------------------------------
-
-    @oslo_messaging.expose
-    @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
-    def attest_host(self, context, **kwargs):
-        """Attest a node now (acaas-manage host attest)."""
-        ctx = acaas_context.get_admin_context()
-        host = messages.text(kwargs.get("host"), "host")
-        hv = kwargs.get("hypervisor_hostname")
-        reg = attestation_db.registration_get(ctx, host, hv)
-        key = (reg.host, reg.hypervisor_hostname)
-        if self.forward is not None and not kwargs.get("forwarded"):
-            result = self.forward(key)
-            if result is not None:
-                return result
-        result = self.attester.attest(key)
-        if result is None:
-            raise errors.NotRegistered(
-                node=host, reason="it must register (start its DC-C) first"
-            )
-        return result
-
-    @oslo_messaging.expose
-    @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
-    def domain_add_host(self, context, **kwargs):
-        ctx = acaas_context.get_admin_context()
-        host = messages.text(kwargs.get("host"), "host")
-        domain = messages.text(kwargs.get("domain"), "domain")
-        hv = kwargs.get("hypervisor_hostname")
-        try:
-            chains.add_node(ctx, host, hv, domain)
-            self.attester.forget(host, hv or host)
-        except errors.MembershipRefused as exc:
-            eventlog.record_error(ctx, host, exc)
-            raise
-        eventlog.record(
-            ctx, host, eventlog.JOINED_DOMAIN, "joined domain %s" % domain
-        )
-        return {"host": host, "domain": domain}

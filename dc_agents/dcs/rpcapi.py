@@ -1,4 +1,7 @@
-"""Client side of the DC-S RPC API (used by DC-C and acaas-manage)."""
+"""Client side of the DC-S RPC API of agents (used by DC-C).
+
+Operator methods are in :mod:`dc_agents.dcs.operatorapi`.
+"""
 
 import oslo_messaging
 
@@ -15,6 +18,9 @@ class DCSAPI:
     * 1.1 - attest_host: ``forwarded`` (a worker passing the request to
       the worker that owns the node; that one does not forward again).
       round_answer (a cast to the worker that opened the round).
+    * attest_host and domain_add_host are no longer served here: they
+      moved to the operator API (:class:`dc_agents.dcs.operatorapi.
+      OperatorAPI`, its own topic and transport).
     """
 
     VERSION = "1.1"
@@ -69,37 +75,6 @@ class DCSAPI:
             hypervisor_hostname=hypervisor_hostname,
             cid=cid,
             reason=reason,
-        )
-
-    def attest_host(self, host, hypervisor_hostname=None, server=None) -> dict:
-        """Attest a node now; returns its new status (acaas-manage).
-
-        ``server``: the DC-S worker (its ``[coordination] member_id``) to
-        ask; any worker by default.
-        """
-        if server is None:
-            return self.client.call(
-                {},
-                "attest_host",
-                host=host,
-                hypervisor_hostname=hypervisor_hostname,
-            )
-        return self.client.prepare(server=server, version="1.1").call(
-            {},
-            "attest_host",
-            host=host,
-            hypervisor_hostname=hypervisor_hostname,
-            forwarded=True,
-        )
-
-    def domain_add_host(self, host, hypervisor_hostname, domain) -> dict:
-        """Add a node to a physical domain if it qualifies."""
-        return self.client.call(
-            {},
-            "domain_add_host",
-            host=host,
-            hypervisor_hostname=hypervisor_hostname,
-            domain=domain,
         )
 
     def round_answer(

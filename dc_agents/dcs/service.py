@@ -17,9 +17,10 @@ from dc_agents.dcs import coordination
 from dc_agents.dcs import dbwrite
 from dc_agents.dcs import eventlog
 from dc_agents.dcs import manager
+from dc_agents.dcs import operator
+from dc_agents.dcs import operatorapi
 from dc_agents.dcs import registrar
 from dc_agents.dcs import roundrunner
-from dc_agents.dcs import rpcapi as dcs_rpcapi
 from dc_agents.dcs import worker as worker_mod
 
 LOG = logging.getLogger(__name__)
@@ -45,19 +46,36 @@ def worker_name(conf) -> str:
 
 
 class Service:
-    """A built DC-S worker: RPC server, timers, coordination."""
+    """A built DC-S worker: RPC servers (agents', operator's), timers,
+    coordination."""
 
-    def __init__(self, server, wheel, coord, worker, compliance=None):
+    def __init__(
+        self,
+        server,
+        wheel,
+        coord,
+        worker,
+        compliance=None,
+        operator_server=None,
+        operator_transport=None,
+    ):
         self.server = server
         self.wheel = wheel
         self.coord = coord
         self.worker = worker
         self.compliance = compliance
+        self.operator_server = operator_server
+        # Cleaned up at stop when this service opened it.
+        self.operator_transport = operator_transport
+
+    def _servers(self):
+        return [s for s in (self.server, self.operator_server) if s]
 
     def start(self) -> None:
         self.coord.start()
         self.worker.start()
-        self.server.start()
+        for server in self._servers():
+            server.start()
         self.wheel.start()
         if self.compliance is not None:
             self.compliance.start()
@@ -70,18 +88,37 @@ class Service:
     def stop(self) -> None:
         if self.compliance is not None:
             self.compliance.stop()
-        self.server.stop()
+        for server in self._servers():
+            server.stop()
         self.wheel.stop()
         self.worker.stop()
         self.coord.stop()
         chains.configure(None)
-        self.server.wait()
+        for server in self._servers():
+            server.wait()
+        if self.operator_transport is not None:
+            self.operator_transport.cleanup()
 
 
-def build(conf, transport, dcc_api=None):
+def _operator_transport(conf, transport):
+    """(transport of the operator target, whether we opened it)."""
+    if conf.dcs.operator_transport_url:
+        return operatorapi.get_transport(conf), True
+    LOG.warning(
+        "[dcs] operator_transport_url is not set: operator methods "
+        "(attest_host, domain_add_host) are served on the agents' "
+        "transport, where anyone holding the agents' broker credentials "
+        "can call them (see docs/security.rst)"
+    )
+    return transport, False
+
+
+def build(conf, transport, dcc_api=None, operator_transport=None):
     """A DC-S worker (:class:`Service`), wired but not started.
 
     ``dcc_api`` replaces the DC-C client (the benchmark's simulated nodes).
+    ``operator_transport``: the operator target's transport (default:
+    ``[dcs] operator_transport_url``, opened here, else ``transport``).
     """
     db_api.configure(conf)
     dbwrite.configure(conf)
@@ -98,8 +135,17 @@ def build(conf, transport, dcc_api=None):
         name,
         owns=coord.owns if coord.enabled else None,
     )
+    owned_transport = False
+    if operator_transport is None:
+        operator_transport, owned_transport = _operator_transport(
+            conf, transport
+        )
     worker = worker_mod.Worker(
-        conf, coord, runner, att, dcs_rpcapi.DCSAPI(conf, transport)
+        conf,
+        coord,
+        runner,
+        att,
+        operatorapi.OperatorAPI(conf, operator_transport),
     )
     owned = worker.timers
     reg = registrar.Registrar(
@@ -109,17 +155,29 @@ def build(conf, transport, dcc_api=None):
         _read_bundle(conf),
         lambda host, hv: (att.forget(host, hv), owned.add((host, hv), 0.0)),
     )
-    endpoint = manager.DCSManager(
-        conf, reg, att, owned, worker.forward if coord.enabled else None
+    endpoint = manager.DCSManager(conf, reg, att, owned)
+    admin = operator.DCSOperatorManager(
+        conf, att, worker.forward if coord.enabled else None
     )
     # Each worker also answers on its own server name: round answers come
     # back to it, and the others forward requests for its nodes to it.
     # Registrations are read in a few queries before the first rounds.
     att.preload(acaas_context.get_admin_context())
     server = rpc.get_server(conf, transport, conf.dcs.topic, name, [endpoint])
+    operator_server = rpc.get_server(
+        conf, operator_transport, conf.dcs.operator_topic, name, [admin]
+    )
     if coord.enabled:
         chains.configure(lambda: coord.lock("chains"))
-    return Service(server, runner, coord, worker, _compliance(conf, coord))
+    return Service(
+        server,
+        runner,
+        coord,
+        worker,
+        _compliance(conf, coord),
+        operator_server,
+        operator_transport if owned_transport else None,
+    )
 
 
 def _compliance(conf, coord):

@@ -83,7 +83,7 @@ class Worker:
         self.coord = coord
         self.wheel = wheel
         self.attester = attester
-        self.dcs_api = dcs_api  # to reach the other workers
+        self.dcs_api = dcs_api  # operator API: to reach the other workers
         self.ctx = acaas_context.get_admin_context()
         self.timers = OwnedTimers(self)
         self._claimed: set[tuple[str, str]] = set()

@@ -78,8 +78,16 @@ class SimNode:
 class Cluster:
     """Configuration and processes of one DC-S and several DC-Cs."""
 
-    def __init__(self, base: Path, db_url: str, ek_ca_bundle: bytes, **dcs):
+    def __init__(
+        self,
+        base: Path,
+        db_url: str,
+        ek_ca_bundle: bytes,
+        transport_url: str = RABBIT_URL,
+        **dcs,
+    ):
         require_rabbit()
+        self.transport_url = transport_url
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         self.db_url = db_url
@@ -115,7 +123,7 @@ class Cluster:
             "[acaas_database]\nconnection = %s\n"
             "[dcs]\ntopic = %s\n%s\n[dcc]\ntopic = %s\n"
             % (
-                RABBIT_URL,
+                self.transport_url,
                 self.exchange,
                 self.db_url,
                 self.dcs_topic,

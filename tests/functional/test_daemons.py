@@ -35,6 +35,7 @@ from dc_agents import errors
 from dc_agents import messages
 from dc_agents import rpc
 from dc_agents.dcc import store
+from dc_agents.dcs import operatorapi
 from dc_agents.dcs import rpcapi as dcs_rpcapi
 from tests.functional import databases
 from tests.functional import realparts
@@ -381,6 +382,15 @@ def dcs_client(mysql_cluster):
     transport.cleanup()
 
 
+@pytest.fixture(scope="module")
+def operator_client(mysql_cluster):
+    """acaas-manage's client of DC-S's operator target."""
+    conf = mysql_cluster.client_conf()
+    transport = operatorapi.get_transport(conf)
+    yield operatorapi.OperatorAPI(conf, transport, timeout=20)
+    transport.cleanup()
+
+
 def _no_node(cluster, host):
     with pytest.raises(exception.NotFound):
         attestation_db.registration_get(cluster.ctx, host)
@@ -476,18 +486,22 @@ def test_reregistration_with_another_ek_refused(
     )
 
 
-def test_unregistered_node_refused(mysql_cluster, dcs_client):
+def test_unregistered_node_refused(mysql_cluster, dcs_client, operator_client):
     _conf, _transport, api = dcs_client
     with pytest.raises(errors.RegistrationRefused, match="session"):
         api.activate("ghost", "ghost", "0" * 32, b"secret")
     with pytest.raises(errors.NotRegistered):
         api.platform_changed("ghost", "ghost", "cid", "made up")
     with pytest.raises(exception.NotFound):
-        api.attest_host("ghost")
+        operator_client.attest_host("ghost")
     # node0 was revoked (untrusted): it cannot be attested until it
     # registers again.
     with pytest.raises(errors.NotRegistered):
-        api.attest_host("node0")
+        operator_client.attest_host("node0")
+    # The agents' target does not serve operator methods at all.
+    with pytest.raises(oslo_messaging.RemoteError) as info:
+        api.client.call({}, "attest_host", host="node3")
+    assert info.value.exc_type == "NoSuchMethod"
     assert _events(mysql_cluster, "ghost", "ACAAS-DCS-011")
     assert _events(mysql_cluster, "ghost", "ACAAS-DCS-010")
     _no_node(mysql_cluster, "ghost")
@@ -523,8 +537,10 @@ class _RogueAgent:
         )
 
 
-def test_quote_for_another_nonce_refused(mysql_cluster, dcs_client):
-    conf, transport, api = dcs_client
+def test_quote_for_another_nonce_refused(
+    mysql_cluster, dcs_client, operator_client
+):
+    conf, transport, _api = dcs_client
     cluster = mysql_cluster
     _wait_status(cluster, ["node4"], "trusted", 10)
     cluster.stop_dcc("node4")
@@ -540,7 +556,7 @@ def test_quote_for_another_nonce_refused(mysql_cluster, dcs_client):
         # The timer may reach the rogue first; then node4 is already
         # revoked when we ask.
         try:
-            result = api.attest_host("node4")
+            result = operator_client.attest_host("node4")
         except errors.NotRegistered:
             result = None
         _wait_status(cluster, ["node4"], "untrusted", INTERVAL + 5)

@@ -24,9 +24,8 @@ from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import domains as domains_db
 from acaas_nova.db import ownership
 from acaas_nova.db import snapshot as snapshot_db
-from dc_agents import rpc
+from dc_agents.dcs import operatorapi
 from dc_agents.dcs import ring
-from dc_agents.dcs import rpcapi as dcs_rpcapi
 from tests.functional import databases
 from tests.functional import realparts
 from tests.functional.daemons import Cluster
@@ -243,9 +242,9 @@ def test_attest_host_reaches_the_owner_from_any_worker(scenario):
     worker that does not own the node forwards it to the owner."""
     sc = scenario
     conf = sc.cluster.client_conf()
-    transport = rpc.get_transport(conf)
+    transport = operatorapi.get_transport(conf)
     try:
-        api = dcs_rpcapi.DCSAPI(conf, transport, timeout=20)
+        api = operatorapi.OperatorAPI(conf, transport, timeout=20)
         since = sc.offsets()
         # Three calls per node: round-robin delivery reaches every worker.
         results = [

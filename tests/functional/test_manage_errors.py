@@ -341,6 +341,21 @@ WHITELIST_FILES = [
         json.dumps(manage_cli.whitelist_doc(boot_aggregates=["sha256:zz"])),
         "boot_aggregates[0]",
     ),
+    (
+        "everything.json",
+        json.dumps(manage_cli.whitelist_doc(excludes=["/**"])),
+        "white-list excludes[0]: '/**' matches every path",
+    ),
+    (
+        "executables.json",
+        json.dumps(manage_cli.whitelist_doc(excludes=["/usr/local/bin/*"])),
+        "covers executables and libraries",
+    ),
+    (
+        "slow.json",
+        json.dumps(manage_cli.whitelist_doc(excludes=["/*/log/*"])),
+        "at most one '*' or '**' per pattern",
+    ),
     # The same name and version as the stored one.
     ("again.json", json.dumps(manage_cli.whitelist_doc()), "already exists"),
 ]

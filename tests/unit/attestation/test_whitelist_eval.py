@@ -206,10 +206,70 @@ def test_explicit_start():
     log = good_log(2)
     entries = ima.parse(log.text())
     wl = whitelist.generate("good", "1", entries, PCRS)
-    # A node whose log is still empty: only the boot state is judged.
+    # A node whose log is still empty: never satisfied (nothing measured).
     empty = ev.evaluate([wl], [], boot_of(entries), start=0)
-    assert empty["good"].entries == 0 and empty["good"].satisfied
+    assert empty["good"].entries == 0 and not empty["good"].satisfied
+    assert empty["good"].boot_reason == ev.NOTHING_MEASURED
     later = ev.evaluate([wl], entries, boot_of(entries), empty, start=0)
     assert later["good"].entries == 3
     with pytest.raises(Invalid, match="entries start at 1, not 0"):
         ev.evaluate([wl], entries[1:], boot_of(entries), start=0)
+
+
+def _boot_only_white_list(entries):
+    """A white-list of boot values only: PCRs 0-9 and boot_aggregate."""
+    return whitelist.load(
+        {
+            "name": "boot-only",
+            "version": "1",
+            "boot_aggregates": [entries[0].digest],
+            "boot_configs": [
+                {
+                    "sha256": {
+                        str(i): PCRS["sha256"][i].hex() for i in range(10)
+                    }
+                }
+            ],
+        }
+    )
+
+
+def test_boot_values_and_an_empty_log_are_not_trusted():
+    log = good_log(0)  # boot_aggregate and nothing else
+    entries = ima.parse(log.text())
+    wl = _boot_only_white_list(entries)
+    assert ev.boot_reason(wl, boot_of(entries)) == ""  # boot is approved
+    result = ev.evaluate([wl], entries, boot_of(entries))["boot-only"]
+    assert not result.satisfied
+    assert "records nothing after boot_aggregate" in str(result.error())
+    assert ev.satisfied({"boot-only": result}) == []
+    # IMA off: no log at all, PCR 10 zero -- no boot_aggregate either.
+    result = ev.evaluate([wl], [], ev.BootState(None, PCRS), start=0)
+    assert "no boot_aggregate" in str(result["boot-only"].error())
+
+
+def test_boot_only_white_list_rejects_any_measured_file():
+    # Only boot values pin nothing after boot: every file is an offence,
+    # so such a white-list never makes a running node trusted.
+    log = good_log(1)
+    entries = ima.parse(log.text())
+    wl = _boot_only_white_list(entries)
+    result = ev.evaluate([wl], entries, boot_of(entries))["boot-only"]
+    assert [o.reason for o in result.offending] == ["unknown path"]
+
+
+def test_exclusions_at_evaluation_do_not_cross_slash():
+    log = good_log(0)
+    log.add_file("/var/log/nova.log", b"a")
+    log.add_file("/var/log/nova/api.log", b"b")
+    entries = ima.parse(log.text())
+    boot = boot_of(entries)
+    star = whitelist.generate(
+        "s", "1", entries[:1], PCRS, excludes=["/var/log/*"]
+    )
+    result = ev.evaluate([star], entries, boot)["s"]
+    assert [o.path for o in result.offending] == ["/var/log/nova/api.log"]
+    deep = whitelist.generate(
+        "d", "1", entries[:1], PCRS, excludes=["/var/log/**"]
+    )
+    assert ev.evaluate([deep], entries, boot)["d"].satisfied
