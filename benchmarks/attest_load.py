@@ -6,7 +6,9 @@
 Each DC-S worker is its own process running the real code (round runner,
 round book, verification, batched database writes) with
 ``[dcs] static_partitions`` = its 1/W share of the partitions (a static
-split: with the tooz hash ring the ring assigns them instead).  ``--real``
+split), or, with ``--ring redis://127.0.0.1:6379``, with the nodes shared
+out by the tooz hash ring (``[coordination] backend_url``), as production
+workers share them.  ``--real``
 nodes are real DC-C agents (``acaas-dcc`` subprocesses) on real swtpm
 TPMs.  The others are SIMULATED: one simulator process answers every
 round for all of them over RabbitMQ with quotes signed in software
@@ -191,9 +193,16 @@ def run_worker(conf_file, index, count, stats_file, profile) -> None:
     from dc_agents.dcs import service
 
     conf = _load_conf(conf_file)
-    parts = [p for p in range(conf.dcs.round_partitions) if p % count == index]
-    conf.set_override("static_partitions", parts, group="dcs")
-    conf.set_override("worker_name", "bench-worker-%d" % index, group="dcs")
+    name = "bench-worker-%d" % index
+    if conf.coordination.backend_url:
+        parts = "ring"  # the hash ring assigns the nodes
+        conf.set_override("member_id", name, group="coordination")
+    else:
+        parts = [
+            p for p in range(conf.dcs.round_partitions) if p % count == index
+        ]
+        conf.set_override("static_partitions", parts, group="dcs")
+    conf.set_override("worker_name", name, group="dcs")
     transport = rpc.get_transport(conf)
     dcs = service.build(conf, transport)
     runner = dcs.wheel
@@ -309,6 +318,14 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=40.0)
     parser.add_argument("--workers", type=int, default=1, help="DC-S workers")
     parser.add_argument("--real", type=int, default=2)
+    parser.add_argument(
+        "--ring",
+        metavar="URL",
+        default="",
+        help="tooz backend URL (e.g. redis://127.0.0.1:6379): the workers "
+        "share the nodes on the consistent hash ring instead of static "
+        "partitions",
+    )
     parser.add_argument("--partitions", type=int, default=64)
     parser.add_argument(
         "--sim-ak",
@@ -428,7 +445,14 @@ def run(args) -> int:
             % (len(simulated), time.monotonic() - t0)
         )
         ca.load_or_create(str(cluster.base / "dcs-ca"))  # before workers race
-        conf_file = str(cluster.write_conf("bench"))
+        ring = (
+            "[coordination]\nbackend_url = %s\ngroup_name = acaas-bench-%s\n"
+            "heartbeat_interval = 1\nmembership_timeout = 5\n"
+            % (args.ring, uuid.uuid4().hex[:8])
+            if args.ring
+            else ""
+        )
+        conf_file = str(cluster.write_conf("bench", ring))
         sim_out = tmp / "sim.log"
         procs.append(
             subprocess.Popen(
