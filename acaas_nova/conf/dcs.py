@@ -149,6 +149,16 @@ OPTS = [
         help="Seconds a registration challenge (MakeCredential) stays "
         "valid. A DC-C that does not activate it in time must start over.",
     ),
+    cfg.IntOpt(
+        "max_pending_registrations",
+        default=1000,
+        min=1,
+        help="Registration challenges pending at once, in all (shared by "
+        "every worker, in the database). Each node has at most one: a new "
+        "registration replaces its earlier challenge. Beyond the limit a "
+        "registration is refused (the agent retries), so a burst of "
+        "registrations cannot fill the database.",
+    ),
     cfg.StrOpt(
         "pcr_bank",
         default="sha256",

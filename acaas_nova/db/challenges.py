@@ -10,6 +10,7 @@ import datetime
 
 import sqlalchemy as sa
 
+from acaas_nova import exception
 from acaas_nova.db import api
 from acaas_nova.db import models
 from acaas_nova.db import nodes as nodes_db
@@ -35,14 +36,32 @@ def _now():
 
 @api.translate_errors
 @api.context_manager.writer
-def challenge_create(context, pending):
-    """Store a PendingChallenge; expired ones are purged on the way."""
+def challenge_create(context, pending, limit=None):
+    """Store a PendingChallenge; expired ones are purged on the way.
+
+    A node (host, hypervisor host name, EK) has one pending challenge: a
+    new one replaces its earlier ones.  With ``limit``, at most that many
+    challenges are pending in all; beyond it the registration is refused
+    (:class:`~acaas_nova.exception.Conflict`), so a burst of registrations
+    cannot fill the database.
+    """
     session = context.session
+    rc = models.RegistrationChallenge
+    session.execute(sa.delete(rc).where(rc.expires_at < _now()))
     session.execute(
-        sa.delete(models.RegistrationChallenge).where(
-            models.RegistrationChallenge.expires_at < _now()
+        sa.delete(rc).where(
+            rc.host == pending.host,
+            rc.hypervisor_hostname == pending.hypervisor_hostname,
+            rc.ek_fingerprint == pending.ek_fingerprint,
         )
     )
+    if limit is not None:
+        count = session.scalar(sa.select(sa.func.count()).select_from(rc))
+        if count >= limit:
+            raise exception.Conflict(
+                reason="%d registrations are pending (the limit, [dcs] "
+                "max_pending_registrations); try again later" % count
+            )
     session.add(
         models.RegistrationChallenge(
             session=pending.session,

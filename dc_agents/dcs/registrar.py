@@ -95,22 +95,27 @@ class Registrar:
         timeout = datetime.timedelta(
             seconds=self.conf.dcs.registration_timeout
         )
-        with dbwrite.writing():
-            challenges_db.challenge_create(
-                context,
-                challenges_db.PendingChallenge(
-                    session=session,
-                    host=host,
-                    hypervisor_hostname=hypervisor,
-                    cid=challenge.cid,
-                    ek_fingerprint=fingerprint,
-                    ek_public=challenge.ek_public,
-                    ak_public=challenge.ak_public,
-                    ak_name=challenge.ak_name,
-                    secret_digest=challenge.secret_digest,
-                    expires_at=self.clock() + timeout,
-                ),
-            )
+        pending = challenges_db.PendingChallenge(
+            session=session,
+            host=host,
+            hypervisor_hostname=hypervisor,
+            cid=challenge.cid,
+            ek_fingerprint=fingerprint,
+            ek_public=challenge.ek_public,
+            ak_public=challenge.ak_public,
+            ak_name=challenge.ak_name,
+            secret_digest=challenge.secret_digest,
+            expires_at=self.clock() + timeout,
+        )
+        try:
+            with dbwrite.writing():
+                challenges_db.challenge_create(
+                    context,
+                    pending,
+                    limit=self.conf.dcs.max_pending_registrations,
+                )
+        except exception.Conflict as exc:
+            self._refuse(context, node, exc.message)
         LOG.info("Registration of %s: credential challenge sent", node)
         return {
             "session": session,

@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 
+from acaas_nova import exception
 from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import challenges as challenges_db
 from acaas_nova.db import ownership
@@ -150,3 +151,26 @@ def test_expired_challenge_is_refused_and_purged(ctx):
     challenges_db.challenge_create(ctx, _pending("new"))
     assert challenges_db.challenge_take(ctx, "old2", "h1", "h1") is None
     assert challenges_db.challenge_take(ctx, "new", "h1", "h1") is not None
+
+
+def test_a_node_has_one_pending_challenge_its_latest(ctx):
+    challenges_db.challenge_create(ctx, _pending("s1"))
+    challenges_db.challenge_create(ctx, _pending("s2"))
+    assert challenges_db.challenge_take(ctx, "s1", "h1", "h1") is None
+    assert challenges_db.challenge_take(ctx, "s2", "h1", "h1") is not None
+
+
+def test_pending_challenges_are_bounded_in_all(ctx):
+    for i in range(5):
+        challenges_db.challenge_create(
+            ctx, _pending("s%d" % i, host="h%d" % i), limit=5
+        )
+    with pytest.raises(exception.Conflict) as err:
+        challenges_db.challenge_create(ctx, _pending("s9", "h9"), limit=5)
+    assert "max_pending_registrations" in err.value.message
+    assert challenges_db.challenge_take(ctx, "s9", "h9", "h9") is None
+    # A node replacing its own challenge is not one more.
+    challenges_db.challenge_create(ctx, _pending("s0b", host="h0"), limit=5)
+    # Taken or expired ones make room again.
+    assert challenges_db.challenge_take(ctx, "s1", "h1", "h1") is not None
+    challenges_db.challenge_create(ctx, _pending("s9", "h9"), limit=5)
