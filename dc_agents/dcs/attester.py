@@ -125,11 +125,6 @@ def _material(old: state_mod.NodeState, new: state_mod.NodeState) -> bool:
     )
 
 
-def exc_event(exc) -> tuple[str, str]:
-    """(event id, severity) an error carries."""
-    return exc.event_id, exc.severity
-
-
 def _ident(host, hypervisor):
     return host if host == hypervisor else "%s:%s" % (host, hypervisor)
 
@@ -248,8 +243,10 @@ class Attester:
                     % self.conf.dcs.attestation_deadline,
                 )
             except att_errors.ChannelError as exc:
-                # Not the node's answer: ignored, not judged.
-                return self._unknown(ctx, reg, exc_event(exc), exc.message)
+                # Not the node's answer: ignored, not judged (an event
+                # every time, not only when the status changes).
+                eventlog.record_error(ctx, _ident(host, hv), exc)
+                return self._unknown(ctx, reg, None, exc.message)
             except att_errors.PlatformChanged as exc:
                 # A reply carries no MAC: only the agent's authenticated
                 # platform_changed (or round answer) revokes the node.
@@ -513,7 +510,7 @@ class Attester:
         cached = key in self._registrations
         self._registrations.pop(key, None)
         event_row = None
-        if reg.status != records.TRUST_UNKNOWN:
+        if event is not None and reg.status != records.TRUST_UNKNOWN:
             event_row = eventlog.record(ctx, node, event, detail)
         else:
             LOG.debug("Node %s still unknown: %s", node, detail)
