@@ -141,6 +141,9 @@ class DCCManager:
             LOG.warning("Round refused: %s", exc.message)
             return
         mine = rounds.node_nonce(raw, worker, node)
+        # DC-S asks as soon as registration completes (before the key is
+        # set here); no TPM is touched while waiting.
+        self.agent.ready.wait(5.0)
         request = {
             "round_id": round_id,
             "worker": worker,

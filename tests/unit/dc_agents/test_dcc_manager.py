@@ -86,7 +86,7 @@ def _args(**kwargs):
             "wrong MAC",
         ),
         (  # signed for another node
-            lambda a: channel.sign(KEY, "quote", "node2", (b"n" * 32).hex(), a),
+            lambda a: channel.sign(KEY, "quote", "node2", "6e" * 32, a),
             "wrong MAC",
         ),
         (  # signed, then a field changed
