@@ -62,7 +62,8 @@ class Challenge:
     """State of a registration between :func:`begin` and :func:`finish`.
 
     ``credential_blob`` and ``encrypted_secret`` go to the agent; the rest
-    stays with the DC-S.  Only a digest of the secret is kept.
+    stays with the DC-S.  Only a digest of the secret is kept, and the
+    channel key derived from it (:func:`channel.derive_key`).
     """
 
     cid: str
