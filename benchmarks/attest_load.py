@@ -70,6 +70,14 @@ def sim_cid(host: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_DNS, host + ".acaas-bench"))
 
 
+def sim_key(host: str) -> bytes:
+    """A SIMULATED node's channel key (derived as registration does, from
+    a made-up secret)."""
+    from acaas_nova.attestation import channel
+
+    return channel.derive_key(b"bench-secret-" + host.encode(), sim_cid(host))
+
+
 def _load_conf(conf_file):
     from oslo_config import cfg
 
@@ -89,11 +97,12 @@ def _load_conf(conf_file):
 class Simulator:
     """Answers every round for every SIMULATED node it is sent."""
 
-    target = oslo_messaging.Target(version="1.1")
+    target = oslo_messaging.Target(version="1.2")
 
     def __init__(self, key, dcs_api) -> None:
         self.key = key
         self.dcs = dcs_api
+        self.channel_keys: dict[str, bytes] = {}
         self.log, self.pcrs = _sim_log()
         self._clock = int(time.monotonic() * 1000)
         self._lock = threading.Lock()
@@ -108,14 +117,16 @@ class Simulator:
         worker=None,
         selection=None,
         asks=None,
+        macs=None,
     ):
         from dc_agents import messages
 
         round_nonce = messages.decode(nonce, "nonce")
         with self._senders:  # within oslo.messaging's connection pool
-            self._answer(round_id, round_nonce, worker, asks)
+            self._answer(round_id, round_nonce, worker, asks, selection, macs)
 
-    def _answer(self, round_id, round_nonce, worker, asks):
+    def _answer(self, round_id, round_nonce, worker, asks, selection, macs):
+        from acaas_nova.attestation import channel
         from acaas_nova.evidence import tpm_build
         from dc_agents import messages
         from dc_agents.dcs import rounds
@@ -123,11 +134,24 @@ class Simulator:
         for node, offset in asks.items():
             if not node.startswith(SIM_PREFIX):
                 continue  # a real agent answers for itself
+            key = self.channel_keys.get(node)
+            if key is None:
+                key = self.channel_keys[node] = sim_key(node)
+            mine = rounds.node_nonce(round_nonce, worker, node)
+            # What a DC-C does first: check DC-S's MAC for this node.
+            request = {
+                "round_id": round_id,
+                "worker": worker,
+                "selection": selection,
+                "offset": offset,
+                "mac": macs.get(node),
+            }
+            channel.verify(key, "attest_round", node, mine.hex(), request)
             with self._lock:  # every node's TPM clock only moves forward
                 self._clock += 1
                 clock = self._clock
             attest = tpm_build.quote_attest(
-                rounds.node_nonce(round_nonce, worker, node),
+                mine,
                 [("sha256", range(11))],
                 self.pcrs,
                 clock=clock,
@@ -141,7 +165,9 @@ class Simulator:
                 offset,
                 None,
             )
-            self.dcs.round_answer(worker, round_id, node, node, answer, None)
+            self.dcs.round_answer(
+                worker, round_id, node, node, answer, None, key, mine
+            )
 
 
 def _scheme(key):
@@ -300,6 +326,8 @@ def _register_simulated(conf, names, key) -> None:
             "attestation_state": initial,
             "registered_at": now,
             "whitelists": "[]",
+            "channel_key": sim_key(host).hex(),
+            "channel_counter": 0,
         }
         for host in names
     ]

@@ -197,3 +197,31 @@ class EKIssuerInvalid(EKCertificateInvalid):
 class EKCertificateRevoked(EKCertificateInvalid):
     msg_fmt = "EK certificate chain revoked: %(reason)s"
     event_id = "ACAAS-ATT-049"
+
+
+# The authenticated agent channel (acaas_nova.attestation.channel).
+
+
+class ChannelError(AttestationError):
+    """A message on the agent channel could not be authenticated."""
+
+    msg_fmt = "Message not authenticated: %(reason)s"
+    event_id = "ACAAS-ATT-060"
+    severity = "error"
+
+
+class ChannelMacMissing(ChannelError):
+    msg_fmt = "Message not authenticated: no MAC (%(reason)s)"
+    event_id = "ACAAS-ATT-061"
+
+
+class ChannelMacInvalid(ChannelError):
+    msg_fmt = "Message not authenticated: wrong MAC (%(reason)s)"
+    event_id = "ACAAS-ATT-062"
+    severity = "critical"
+
+
+class ChannelReplay(ChannelError):
+    msg_fmt = "Message replayed: %(reason)s"
+    event_id = "ACAAS-ATT-063"
+    severity = "critical"

@@ -10,6 +10,9 @@ What a Privacy CA does today, in two steps for the DC-S:
 2. The agent's TPM can only recover the secret with ActivateCredential if
    the AK lives beside the EK.  :func:`finish` compares what the agent
    returned and issues the AK certificate, signed by the DC-S CA key.
+   Over a network the secret itself is not sent back: the agent derives
+   the node's channel key from it (:mod:`channel`) and sends a MAC under
+   that key, which :func:`finish_proven` checks instead.
 
 Pure: standard library and ``cryptography`` only.
 """
@@ -29,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ed448
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
+from acaas_nova.attestation import channel
 from acaas_nova.attestation import credential
 from acaas_nova.attestation import ek_template
 from acaas_nova.attestation import ekcert
@@ -58,7 +62,8 @@ class Challenge:
     """State of a registration between :func:`begin` and :func:`finish`.
 
     ``credential_blob`` and ``encrypted_secret`` go to the agent; the rest
-    stays with the DC-S.  Only a digest of the secret is kept.
+    stays with the DC-S.  Only a digest of the secret is kept, and the
+    channel key derived from it (:func:`channel.derive_key`).
     """
 
     cid: str
@@ -68,6 +73,8 @@ class Challenge:
     credential_blob: bytes
     encrypted_secret: bytes
     secret_digest: bytes
+    #: The node's channel key, derived from the secret (never in repr).
+    channel_key: bytes = dataclasses.field(default=b"", repr=False)
 
 
 _AK_ATTRIBUTE_NAMES = (
@@ -169,14 +176,16 @@ def begin(
     check_ak_public(ak)
     secret = os.urandom(SECRET_SIZE)
     blob, encrypted = credential.make_credential(ek, ak.name, secret)
+    cid = compute_cid(ek)
     return Challenge(
-        cid=compute_cid(ek),
+        cid=cid,
         ek_public=bytes(ek_public),
         ak_public=bytes(ak_public),
         ak_name=ak.name,
         credential_blob=blob,
         encrypted_secret=encrypted,
         secret_digest=hashlib.sha256(secret).digest(),
+        channel_key=channel.derive_key(secret, cid),
     )
 
 
@@ -205,6 +214,45 @@ def finish(
     return issue_ak_certificate(
         ca_key, ca_cert, ak.public_key(), challenge.cid, now, days
     )
+
+
+def finish_proven(
+    challenge: Challenge,
+    node: str,
+    session: str,
+    proof: dict,
+    ca_key,
+    ca_cert: x509.Certificate,
+    now: datetime.datetime | None = None,
+    days: int = AK_CERT_DAYS,
+) -> bytes:
+    """Like :func:`finish`, but the agent proves it recovered the secret
+    with ``proof``: its activation arguments with a MAC under the channel
+    key (:func:`activation_proof`), so the secret never crosses the wire.
+    """
+    if not isinstance(challenge, Challenge) or not challenge.channel_key:
+        raise errors.MalformedInput(
+            what="registration challenge", reason="no channel key"
+        )
+    now = inputs.moment(now, "registration time")
+    try:
+        channel.verify(
+            challenge.channel_key, channel.ACTIVATE, node, session, proof
+        )
+    except errors.ChannelError as exc:
+        raise errors.CredentialError(
+            reason="the activation proof is not the credential's (%s)"
+            % exc.message
+        ) from None
+    ak = tpm_public.parse_public(challenge.ak_public)
+    return issue_ak_certificate(
+        ca_key, ca_cert, ak.public_key(), challenge.cid, now, days
+    )
+
+
+def activation_proof(key: bytes, node: str, session: str, cid: str) -> dict:
+    """The agent's activation arguments with their MAC under ``key``."""
+    return channel.sign(key, channel.ACTIVATE, node, session, {"cid": cid})
 
 
 def issue_ak_certificate(

@@ -41,6 +41,8 @@ class Registration:
     state: dict[str, Any]
     registered_at: datetime.datetime | None = None
     last_attested_at: datetime.datetime | None = None
+    #: The channel key shared with the node (never in repr: logs).
+    channel_key: bytes | None = dataclasses.field(default=None, repr=False)
 
     @property
     def registered(self) -> bool:
@@ -68,6 +70,9 @@ def _to_registration(
         state=json.loads(row.attestation_state or "{}"),
         registered_at=node.registered_at,
         last_attested_at=node.last_attested_at,
+        channel_key=(
+            bytes.fromhex(row.channel_key) if row.channel_key else None
+        ),
     )
 
 
@@ -103,8 +108,13 @@ def node_register(
     ak_name,
     ak_certificate,
     state,
+    channel_key=None,
 ):
     """Record a completed registration (creating the node if needed).
+
+    ``channel_key`` (bytes) replaces the node's previous one at once, and
+    its message counter starts again: messages under the old key are
+    refused from the commit on.
 
     A node keeps the EK it first registered with: a different EK for the
     same (host, hypervisor) is refused with Conflict, as is an EK already
@@ -135,6 +145,8 @@ def node_register(
     row.ak_name = ak_name
     row.ak_certificate = ak_certificate
     row.attestation_state = json.dumps(state, sort_keys=True)
+    row.channel_key = channel_key.hex() if channel_key else None
+    row.channel_counter = 0
     row.registered_at = nodes_db.naive(datetime.datetime.now(datetime.UTC))
     row.status = records.TRUST_UNKNOWN
     row.rcot = None
@@ -203,7 +215,7 @@ def attestation_save(
         row.attestation_state = json.dumps(state, sort_keys=True)
     if revoke:
         row.cid = row.ak_public = row.ak_name = row.ak_certificate = None
-        row.attestation_state = None
+        row.attestation_state = row.channel_key = row.channel_counter = None
         changed = True
     domain = None
     if row.domain_id is not None:
@@ -398,3 +410,38 @@ def registrations_all(context):
         )
         for row in rows
     ]
+
+
+@api.translate_errors
+@api.context_manager.writer
+def channel_accept(context, host, hypervisor_hostname, cid, key, counter):
+    """Accept message ``counter`` of the node registered as ``cid`` under
+    channel ``key``: one conditional UPDATE, so that of several DC-S
+    workers (or threads) handed the same message exactly one accepts it.
+    False if the counter is not above the last accepted one, or the node
+    is no longer registered under that CID and key (nothing written).
+
+    Called inside the transaction of the write the message causes (see
+    :func:`writing`), a refusal rolls that write back too.
+    """
+    cn = models.ComputeNode
+    result = context.session.execute(
+        sa.update(cn)
+        .where(
+            cn.host == host,
+            cn.hypervisor_hostname == hypervisor_hostname,
+            cn.cid == cid,
+            cn.channel_key == key.hex(),
+            sa.or_(cn.channel_counter.is_(None), cn.channel_counter < counter),
+        )
+        .values(channel_counter=counter)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def writing(context):
+    """One write transaction for several writes of this module (and the
+    event log): use as ``with writing(ctx):``; the decorated functions
+    called inside join it, and an exception rolls all of them back."""
+    return api.context_manager.writer.using(context)

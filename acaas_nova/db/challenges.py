@@ -28,6 +28,7 @@ class PendingChallenge:
     ak_name: bytes
     secret_digest: bytes
     expires_at: datetime.datetime
+    channel_key: bytes | None = dataclasses.field(default=None, repr=False)
 
 
 def _now():
@@ -73,6 +74,9 @@ def challenge_create(context, pending, limit=None):
             ak_public=pending.ak_public.hex(),
             ak_name=pending.ak_name.hex(),
             secret_digest=pending.secret_digest.hex(),
+            channel_key=(
+                pending.channel_key.hex() if pending.channel_key else None
+            ),
             expires_at=nodes_db.naive(pending.expires_at),
         )
     )
@@ -112,4 +116,7 @@ def challenge_take(context, session_id, host, hypervisor_hostname):
         ak_name=bytes.fromhex(row.ak_name),
         secret_digest=bytes.fromhex(row.secret_digest),
         expires_at=nodes_db.aware(row.expires_at),
+        channel_key=(
+            bytes.fromhex(row.channel_key) if row.channel_key else None
+        ),
     )

@@ -186,6 +186,12 @@ class ComputeNode(TimestampMixin, Base):
     dcs_owner: orm.Mapped[str | None] = orm.mapped_column(
         sa.String(NAME_LEN), index=True
     )
+    # The node's channel key (hex; acaas_nova/attestation/channel.py),
+    # derived at registration from the credential secret, and the highest
+    # message counter accepted from the node under it.  NULL: no key (not
+    # registered, revoked, or registered before keys existed).
+    channel_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
+    channel_counter: orm.Mapped[int | None] = orm.mapped_column(sa.BigInteger)
 
 
 class RegistrationChallenge(Base):
@@ -193,7 +199,7 @@ class RegistrationChallenge(Base):
 
     In the database, not in one worker's memory: the DC-C's second request
     may reach another DC-S worker than its first.  Only a digest of the
-    secret is kept.
+    secret and the channel key derived from it are kept.
     """
 
     __tablename__ = "registration_challenges"
@@ -212,6 +218,9 @@ class RegistrationChallenge(Base):
     ak_public: orm.Mapped[str] = orm.mapped_column(sa.Text)
     ak_name: orm.Mapped[str] = orm.mapped_column(sa.String(136))
     secret_digest: orm.Mapped[str] = orm.mapped_column(sa.String(128))
+    # The channel key derived from the secret (hex), the node's once the
+    # activation proves it was recovered.
+    channel_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
     expires_at: orm.Mapped[datetime.datetime] = orm.mapped_column(sa.DateTime)
 
 

@@ -10,9 +10,17 @@ identity DC-S still knows does not register again.
 Before every quote (and at start) the agent unseals its secret: if it
 cannot, the platform changed since registration; the agent refuses to
 attest from then on, also across restarts (a marker in its state
-directory), and DC-S marks the node untrusted.  Only an operator who
-removes the agent's state (after checking the platform) lets it register
-again.
+directory).  Only an operator who removes the agent's state (after
+checking the platform) lets it register again.
+
+The channel key (acaas_nova/attestation/channel.py) is derived from the
+unsealed secret and the CID and kept in memory only: every message to
+DC-S carries a MAC under it, and requests from DC-S without a valid MAC
+are ignored before the TPM is touched.  When an unseal fails while the
+agent runs, it sends one last authenticated report (the round's answer,
+or ``platform_changed``) with the key it unsealed before, then forgets
+the key; an agent that starts on a changed platform never had the key,
+so it is silent and DC-S sees the node ``unknown``.
 """
 
 import logging
@@ -21,6 +29,7 @@ import threading
 import oslo_messaging
 
 from acaas_nova import exception
+from acaas_nova.attestation import channel
 from acaas_nova.attestation import errors as att_errors
 from acaas_nova.tpm import keys
 from acaas_nova.tpm import seal
@@ -47,6 +56,8 @@ class Agent:
         self.ready = threading.Event()
         self.log = imalog.LogReader(conf.dcc.ima_log_path)
         self._tpm_lock = threading.Lock()
+        #: The channel key, in memory only (None: cannot speak).
+        self.channel_key: bytes | None = None
 
     @property
     def node(self) -> str:
@@ -80,10 +91,19 @@ class Agent:
             self.host,
             self.hypervisor,
         ):
-            if self.dcs.registration_status(
-                self.host, self.hypervisor, saved.cid
-            ):
-                self._check_seal(saved)
+            key = self._check_seal(saved)
+            if key is None:
+                self.ready.set()
+                return None
+            try:
+                known = self.dcs.registration_status(
+                    self.host, self.hypervisor, saved.cid, key
+                )
+            except att_errors.ChannelError as exc:
+                LOG.warning("DC-S refused our key (%s)", exc.message)
+                known = False
+            if known:
+                self.channel_key = key
                 LOG.info("Node %s is registered as %s", self.node, saved.cid)
                 return self._set(saved)
             LOG.info("DC-S no longer knows %s: registering again", self.node)
@@ -94,18 +114,36 @@ class Agent:
         self.ready.set()
         return ident
 
-    def _check_seal(self, ident) -> None:
+    def _check_seal(self, ident) -> bytes | None:
+        """The channel key from the sealed secret; None (and the marker
+        written) if it no longer unseals.  Nothing is sent then: without
+        the key the agent cannot speak, DC-S sees silence (unknown)."""
         try:
             with self._tpm_lock, TPMDevice(self.conf.dcc.tcti) as tpm:
-                seal.unseal(tpm, ident.sealed)
+                secret = seal.unseal(tpm, ident.sealed)
         except att_errors.PlatformChanged as exc:
             self._changed(exc)
-            try:
-                self.dcs.platform_changed(
-                    self.host, self.hypervisor, ident.cid, exc.message
-                )
-            except errors.NotRegistered:
-                pass  # DC-S found out first, from a refused quote
+            return None
+        return channel.derive_key(secret, ident.cid)
+
+    def report_changed(self) -> None:
+        """Tell DC-S, authenticated, that the platform changed (once,
+        with the key unsealed before), then forget the key."""
+        key, self.channel_key = self.channel_key, None
+        if key is None or self.identity is None:
+            return
+        try:
+            self.dcs.platform_changed(
+                self.host,
+                self.hypervisor,
+                self.identity.cid,
+                self.platform_changed.message,
+                key,
+            )
+        except (errors.NotRegistered, att_errors.ChannelError) as exc:
+            LOG.info("Platform change report refused: %s", exc.message)
+        except oslo_messaging.MessagingException as exc:
+            LOG.warning("Platform change report not sent: %s", exc)
 
     def _changed(self, exc) -> None:
         """Stop attesting for good: the sealed secret is out of reach."""
@@ -130,6 +168,7 @@ class Agent:
         challenge = self.dcs.register(
             self.host, self.hypervisor, ek.public, ek.certificate, ak.public
         )
+        cid = messages.text(challenge.get("cid"), "CID", 64)
         with self._tpm_lock, TPMDevice(self.conf.dcc.tcti) as tpm:
             secret = keys.activate_credential(
                 tpm,
@@ -139,8 +178,9 @@ class Agent:
                 ek_kind,
             )
             sealed = seal.seal(tpm, secret, BOOT_PCRS, "sha256")
+        key = channel.derive_key(secret, cid)
         done = self.dcs.activate(
-            self.host, self.hypervisor, challenge["session"], secret
+            self.host, self.hypervisor, challenge["session"], cid, key
         )
         ident = store.Identity(
             host=self.host,
@@ -152,6 +192,7 @@ class Agent:
             ak_certificate=done["ak_certificate"],
         )
         store.save(self.conf.dcc.state_path, ident)
+        self.channel_key = key
         self.platform_changed = None
         LOG.info("Node %s registered as %s", self.node, ident.cid)
         return ident
@@ -193,17 +234,27 @@ class Agent:
 
     def answer_round(self, worker, round_id, nonce, selection, offset):
         """Answer a round of ``worker``: a quote over this node's round
-        nonce, or the reason there is none, sent back as a cast."""
+        nonce, or the reason there is none, sent back as a cast with a
+        MAC bound to that nonce."""
+        key = self.channel_key
         answer = error = None
         try:
             answer = self.quote(nonce, selection, offset)
         except att_errors.PlatformChanged as exc:
             error = {"kind": "platform_changed", "message": exc.message}
+            self.channel_key = None  # this answer is the last message
         except exception.ACaaSException as exc:
             error = {"kind": "agent_error", "message": exc.message[:500]}
         try:
             self.dcs.round_answer(
-                worker, round_id, self.host, self.hypervisor, answer, error
+                worker,
+                round_id,
+                self.host,
+                self.hypervisor,
+                answer,
+                error,
+                key,
+                nonce,
             )
         except oslo_messaging.MessagingException as exc:
             # DC-S records the node unknown at the round's deadline.

@@ -2,6 +2,7 @@
 
 import oslo_messaging
 
+from acaas_nova.attestation import channel
 from dc_agents import messages
 from dc_agents import rpc
 
@@ -13,9 +14,11 @@ class DCCAPI:
 
     * 1.0 - Initial version: quote.
     * 1.1 - attest_round (a fanout cast to a partition's round topic).
+    * 1.2 - quote and attest_round carry MACs under the node's channel
+      key (``mac``, ``macs``); answers are MAC'd too.
     """
 
-    VERSION = "1.1"
+    VERSION = "1.2"
 
     def __init__(self, conf, transport):
         self.conf = conf
@@ -32,23 +35,24 @@ class DCCAPI:
         selection: dict[str, list[int]],
         ima_offset: int,
         timeout: float,
+        key: bytes | None = None,
     ) -> dict:
-        """Ask a node for a quote and its IMA entries from ima_offset on.
+        """Ask a node for a quote and its IMA entries from ima_offset on,
+        with a MAC under its channel ``key`` (the answer has one too).
 
         Raises oslo_messaging.MessagingTimeout when the node does not answer
         within ``timeout`` seconds.
         """
-        cctxt = self.client.prepare(
-            server=rpc.server_name(host, hypervisor_hostname),
-            timeout=timeout,
-        )
-        return cctxt.call(
-            {},
-            "quote",
-            nonce=messages.encode(nonce),
-            selection=selection,
-            ima_offset=ima_offset,
-        )
+        node = rpc.server_name(host, hypervisor_hostname)
+        cctxt = self.client.prepare(server=node, timeout=timeout)
+        args = {
+            "nonce": messages.encode(nonce),
+            "selection": selection,
+            "ima_offset": ima_offset,
+        }
+        if key is not None:
+            args = channel.sign(key, "quote", node, nonce.hex(), args)
+        return cctxt.call({}, "quote", **args)
 
     def round(self, partition: int, message: dict) -> None:
         """Send one attestation round to every DC-C of ``partition``
@@ -56,7 +60,7 @@ class DCCAPI:
         cctxt = self.client.prepare(
             topic=round_topic(self.conf, partition),
             fanout=True,
-            version="1.1",
+            version="1.2",
         )
         cctxt.cast({}, "attest_round", **message)
 

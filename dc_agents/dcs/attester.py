@@ -30,6 +30,7 @@ import oslo_messaging
 
 from acaas_nova import context as acaas_context
 from acaas_nova import exception
+from acaas_nova.attestation import channel
 from acaas_nova.attestation import errors as att_errors
 from acaas_nova.attestation import quote
 from acaas_nova.attestation import whitelist as whitelist_mod
@@ -205,7 +206,9 @@ class Attester:
                 reg = attestation_db.registration_get(ctx, *key)
             except exception.NotFound:
                 return None
-        if not reg.registered:
+        if not reg.registered or not reg.channel_key:
+            # No channel key (registered before keys existed): it cannot
+            # be asked or heard; it must register again.
             return None
         if st is None:
             st = state_mod.load(reg.state, self.conf.dcs.pcr_bank)
@@ -228,7 +231,9 @@ class Attester:
                     verifier.selection(st.bank),
                     offset,
                     self.conf.dcs.attestation_deadline,
+                    key=reg.channel_key,
                 )
+                raw = self._authentic(ctx, reg, nonce, raw)
             except oslo_messaging.MessagingTimeout:
                 return self._unknown(
                     ctx,
@@ -237,8 +242,17 @@ class Attester:
                     "no answer within %ss"
                     % self.conf.dcs.attestation_deadline,
                 )
+            except att_errors.ChannelError as exc:
+                # Not the node's answer: ignored, not judged (an event
+                # every time, not only when the status changes).
+                eventlog.record_error(ctx, _ident(host, hv), exc)
+                return self._unknown(ctx, reg, None, exc.message)
             except att_errors.PlatformChanged as exc:
-                return self._untrusted(ctx, reg, exc)
+                # A reply carries no MAC: only the agent's authenticated
+                # platform_changed (or round answer) revokes the node.
+                return self._unknown(
+                    ctx, reg, eventlog.AGENT_ERROR, exc.message
+                )
             except (
                 exception.ACaaSException,
                 oslo_messaging.MessagingException,
@@ -252,6 +266,29 @@ class Attester:
             full = True
         return self._unknown(
             ctx, reg, eventlog.AGENT_ERROR, "log could not be verified"
+        )
+
+    def _authentic(self, ctx, reg, nonce, raw):
+        """The quote answer ``raw`` without its MAC, if the MAC is the
+        node's over this nonce (ChannelError otherwise)."""
+        node = _ident(reg.host, reg.hypervisor_hostname)
+        channel.verify(reg.channel_key, "quote_answer", node, nonce.hex(), raw)
+        return {k: v for k, v in raw.items() if k != channel.MAC_FIELD}
+
+    def round_verify(self, ask, signed) -> None:
+        """Check the MAC of a round answer (the RPC arguments as sent)
+        against ``ask``: the node's key and this ask's nonce.  Raises
+        ChannelError; needs no database read (the key came with the ask).
+        """
+        reg = ask.context[0]
+        if not isinstance(signed, dict):
+            raise att_errors.ChannelMacMissing(reason="round_answer")
+        channel.verify(
+            reg.channel_key,
+            "round_answer",
+            ask.node,
+            ask.nonce.hex(),
+            signed,
         )
 
     def _conclude(self, ctx, reg, st, raw, nonce, offset, full, batch=None):
@@ -430,19 +467,22 @@ class Attester:
         )
 
     @_serialised
-    def _untrusted(self, ctx, reg, exc):
+    def _untrusted(self, ctx, reg, exc, message=None):
         node = _ident(reg.host, reg.hypervisor_hostname)
         self.forget(reg.host, reg.hypervisor_hostname)
-        event = eventlog.record_error(ctx, node, exc)
-        saved = attestation_db.attestation_save(
-            ctx,
-            reg.host,
-            reg.hypervisor_hostname,
-            reg.cid,
-            records.TRUST_UNTRUSTED,
-            failure_event_id=event,
-            revoke=True,
-        )
+        if message is None:
+            saved = self._revoke_write(ctx, node, reg, exc)
+        else:
+            key, count = message
+            # The counter, the event and the revocation: one transaction.
+            with attestation_db.writing(ctx):
+                if not attestation_db.channel_accept(
+                    ctx, reg.host, reg.hypervisor_hostname, reg.cid, key, count
+                ):
+                    raise att_errors.ChannelReplay(
+                        reason="counter %d not above the last accepted" % count
+                    )
+                saved = self._revoke_write(ctx, node, reg, exc)
         if saved is not None and saved[1]:
             self._recompute(ctx, saved[1])
         return {
@@ -451,6 +491,18 @@ class Attester:
             "detail": exc.message,
         }
 
+    def _revoke_write(self, ctx, node, reg, exc):
+        event = eventlog.record_error(ctx, node, exc)
+        return attestation_db.attestation_save(
+            ctx,
+            reg.host,
+            reg.hypervisor_hostname,
+            reg.cid,
+            records.TRUST_UNTRUSTED,
+            failure_event_id=event,
+            revoke=True,
+        )
+
     @_serialised
     def _unknown(self, ctx, reg, event, detail):
         node = _ident(reg.host, reg.hypervisor_hostname)
@@ -458,7 +510,7 @@ class Attester:
         cached = key in self._registrations
         self._registrations.pop(key, None)
         event_row = None
-        if reg.status != records.TRUST_UNKNOWN:
+        if event is not None and reg.status != records.TRUST_UNKNOWN:
             event_row = eventlog.record(ctx, node, event, detail)
         else:
             LOG.debug("Node %s still unknown: %s", node, detail)
@@ -487,9 +539,15 @@ class Attester:
             "detail": detail,
         }
 
-    def revoke(self, ctx, host, hv, cid, exc) -> dict | None:
+    def revoke(self, ctx, host, hv, cid, exc, message=None) -> dict | None:
         """Mark a node untrusted because of ``exc`` (e.g. the agent's own
-        platform-changed report); None if ``cid`` is not its registration."""
+        platform-changed report); None if ``cid`` is not its registration.
+
+        ``message`` = (channel key, counter) of the authenticated message
+        that asks for it: the counter is accepted in the same transaction
+        as the revocation, or ChannelReplay is raised and nothing changes
+        (two workers handed the same message: one revokes).
+        """
         with self._node_lock((host, hv)):
             try:
                 reg = attestation_db.registration_get(ctx, host, hv)
@@ -497,7 +555,7 @@ class Attester:
                 return None
             if not reg.registered or reg.cid != cid:
                 return None
-            return self._untrusted(ctx, reg, exc)
+            return self._untrusted(ctx, reg, exc, message)
 
     def timer_job(self, key) -> bool:
         """The periodic job: False stops the node's timer (unregistered or

@@ -7,6 +7,14 @@ Only methods marked ``@oslo_messaging.expose`` are callable (the server
 uses ExplicitRPCAccessPolicy).  Every argument is validated before use;
 a bad request is refused with a one-line error the caller receives as an
 expected exception, recorded as an event, and nothing else is stored.
+
+Agent messages after registration are authenticated with the node's
+channel key (acaas_nova/attestation/channel.py): ``registration_status``
+and ``platform_changed`` carry a MAC and a per-message counter, accepted
+only above the node's last one (in the transaction of the write they
+cause); ``round_answer`` carries a MAC bound to the round's nonce, checked
+by the round runner before the answer is judged.  A missing, wrong or
+replayed MAC is refused with its own event and changes nothing.
 """
 
 import logging
@@ -15,6 +23,7 @@ import oslo_messaging
 
 from acaas_nova import context as acaas_context
 from acaas_nova import exception
+from acaas_nova.attestation import channel
 from acaas_nova.attestation import errors as att_errors
 from acaas_nova.db import attestation as attestation_db
 from dc_agents import errors
@@ -24,6 +33,7 @@ from dc_agents.dcs import eventlog
 LOG = logging.getLogger(__name__)
 
 _CALLER_FAULTS = (
+    att_errors.ChannelError,
     errors.MalformedMessage,
     errors.MessageTooLarge,
     errors.NotRegistered,
@@ -117,22 +127,57 @@ class DCSManager:
         except errors.MalformedMessage as exc:
             eventlog.record_error(ctx, host, exc)
             raise
-        secret = self._decode(ctx, host, kwargs.get("secret"), "secret", 64)
-        return self.registrar.finish(ctx, host, hv, session, secret)
+        return self.registrar.finish(ctx, host, hv, session, kwargs)
+
+    def _authenticated(self, ctx, method, host, hv, kwargs):
+        """(registration, counter) of an agent message that names the
+        node's CID and carries a valid MAC; ``None`` registration if the
+        node is not registered under that CID.  Refusals are events."""
+        node = host if host == hv else "%s:%s" % (host, hv)
+        try:
+            cid = messages.text(kwargs.get("cid"), "CID", 64)
+        except errors.MalformedMessage as exc:
+            eventlog.record_error(ctx, host, exc)
+            raise
+        try:
+            reg = attestation_db.registration_get(ctx, host, hv)
+        except exception.NotFound:
+            return None, None
+        if not reg.registered or reg.cid != cid:
+            return None, None
+        try:
+            if kwargs.get(channel.MAC_FIELD) is None:
+                raise att_errors.ChannelMacMissing(reason=method)
+            count = channel.counter(kwargs.get("counter"))
+            channel.verify(reg.channel_key, method, node, count, kwargs)
+        except att_errors.ChannelError as exc:
+            eventlog.record_error(ctx, node, exc)
+            raise
+        return reg, count
 
     @oslo_messaging.expose
     @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
     def registration_status(self, context, **kwargs):
+        """Whether the node is registered under ``cid`` (an agent at its
+        start; authenticated: it may arm the node's timer)."""
         ctx = acaas_context.get_admin_context()
         host, hv = self._checked(ctx, "registration_status", kwargs)
-        try:
-            reg = attestation_db.registration_get(ctx, host, hv)
-        except exception.NotFound:
+        reg, count = self._authenticated(
+            ctx, "registration_status", host, hv, kwargs
+        )
+        if reg is None:
             return False
-        registered = reg.registered and reg.cid == kwargs.get("cid")
-        if registered and (host, hv) not in self.timers:
+        if not attestation_db.channel_accept(
+            ctx, host, hv, reg.cid, reg.channel_key, count
+        ):
+            exc = att_errors.ChannelReplay(
+                reason="registration_status counter %d" % count
+            )
+            eventlog.record_error(ctx, host, exc)
+            raise exc
+        if (host, hv) not in self.timers:
             self.timers.add((host, hv))
-        return registered
+        return True
 
     @oslo_messaging.expose
     @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
@@ -141,16 +186,28 @@ class DCSManager:
         ctx = acaas_context.get_admin_context()
         host, hv = self._checked(ctx, "platform_changed", kwargs)
         try:
-            cid = messages.text(kwargs.get("cid"), "CID", 64)
             reason = messages.text(kwargs.get("reason"), "reason", 500)
         except errors.MalformedMessage as exc:
             eventlog.record_error(ctx, host, exc)
             raise
-        exc = att_errors.PlatformChanged(reason=reason)
-        result = self.attester.revoke(ctx, host, hv, cid, exc)
+        reg, count = self._authenticated(
+            ctx, "platform_changed", host, hv, kwargs
+        )
+        result = None
+        if reg is not None:
+            exc = att_errors.PlatformChanged(reason=reason)
+            try:
+                result = self.attester.revoke(
+                    ctx, host, hv, reg.cid, exc, (reg.channel_key, count)
+                )
+            except att_errors.ChannelReplay as refused:
+                eventlog.record_error(ctx, host, refused)
+                raise
         if result is None:
             refused = errors.NotRegistered(
-                node=host, reason="platform change reported for CID %s" % cid
+                node=host,
+                reason="platform change reported for CID %s"
+                % str(kwargs.get("cid"))[:64],
             )
             eventlog.record_error(ctx, host, refused)
             raise refused
@@ -162,8 +219,9 @@ class DCSManager:
     @oslo_messaging.expose
     def round_answer(self, context, **kwargs):
         """A DC-C's answer to a round (a cast: nothing is returned).  Only
-        the envelope is checked here; the round book and the verifier
-        judge the rest on the collecting thread."""
+        the envelope is checked here; the round book, the channel MAC
+        (``kwargs`` as sent) and the verifier judge the rest on the
+        collecting thread."""
         ctx = acaas_context.get_admin_context()
         try:
             host, hv = self._checked(ctx, "round_answer", kwargs, size=False)
@@ -181,4 +239,6 @@ class DCSManager:
         except errors.MalformedMessage as exc:
             LOG.warning("Round answer refused: %s", exc.message)
             return
-        self.timers.answer(round_id, (host, hv), kwargs.get("answer"), error)
+        self.timers.answer(
+            round_id, (host, hv), kwargs.get("answer"), error, kwargs
+        )

@@ -2,12 +2,15 @@
 
 Two RPC round trips: :meth:`Registrar.begin` checks the EK certificate
 against ``[dcs] ek_ca_bundle``, the EK and AK, and answers with a
-MakeCredential challenge; :meth:`Registrar.finish` checks the secret the
-node's TPM recovered with ActivateCredential, issues the AK certificate
-and CID and persists the node.  Challenges live in the database
-(acaas_nova/db/challenges.py) for ``[dcs] registration_timeout`` seconds,
-so that the two requests may reach different DC-S workers.  Every refusal
-is recorded as an event and stores nothing else.
+MakeCredential challenge; :meth:`Registrar.finish` checks that the
+node's TPM recovered the secret with ActivateCredential (a MAC under the
+channel key derived from it: the secret never crosses the bus), issues
+the AK certificate and CID and persists the node with its new channel key
+(a re-registration replaces the old key at once).  Challenges live in
+the database (acaas_nova/db/challenges.py) for ``[dcs]
+registration_timeout`` seconds, so that the two requests may reach
+different DC-S workers.  Every refusal is recorded as an event and
+stores nothing else.
 """
 
 import datetime
@@ -106,6 +109,7 @@ class Registrar:
             ak_name=challenge.ak_name,
             secret_digest=challenge.secret_digest,
             expires_at=self.clock() + timeout,
+            channel_key=challenge.channel_key,
         )
         try:
             with dbwrite.writing():
@@ -119,11 +123,14 @@ class Registrar:
         LOG.info("Registration of %s: credential challenge sent", node)
         return {
             "session": session,
+            "cid": challenge.cid,
             "credential_blob": messages.encode(challenge.credential_blob),
             "encrypted_secret": messages.encode(challenge.encrypted_secret),
         }
 
-    def finish(self, context, host, hypervisor, session, secret) -> dict:
+    def finish(self, context, host, hypervisor, session, proof) -> dict:
+        """``proof``: the activation arguments with their MAC
+        (registration.activation_proof)."""
         node = host if host == hypervisor else "%s:%s" % (host, hypervisor)
         with dbwrite.writing():
             pending = challenges_db.challenge_take(
@@ -141,10 +148,11 @@ class Registrar:
             credential_blob=b"",
             encrypted_secret=b"",
             secret_digest=pending.secret_digest,
+            channel_key=pending.channel_key or b"",
         )
         try:
-            certificate = registration.finish(
-                ch, secret, self.ca_key, self.ca_cert
+            certificate = registration.finish_proven(
+                ch, node, session, proof, self.ca_key, self.ca_cert
             )
         except exception.AttestationError as exc:
             self._refuse(context, node, exc.message, exc)
@@ -163,6 +171,7 @@ class Registrar:
                     ch.ak_name.hex(),
                     certificate.decode("ascii"),
                     initial,
+                    channel_key=ch.channel_key,
                 )
         except exception.Conflict as exc:
             self._refuse(context, node, exc.message)

@@ -26,11 +26,14 @@ import threading
 import oslo_messaging
 
 from acaas_nova import context as acaas_context
+from acaas_nova.attestation import channel
+from acaas_nova.attestation import errors as att_errors
 from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import records
 from dc_agents import messages
 from dc_agents.dcs import attester as attester_mod
 from dc_agents.dcs import batchwrite
+from dc_agents.dcs import eventlog
 from dc_agents.dcs import rounds
 from dc_agents.dcs import timers
 from dc_agents.dcs import verifier
@@ -45,6 +48,17 @@ WRITERS = 8  # threads recording first and changed outcomes
 def _ident(key):
     host, hv = key
     return host if host == hv else "%s:%s" % (host, hv)
+
+
+def round_request(round_id, worker, selection, ask) -> dict:
+    """What a round's MAC for one node covers besides the node and its
+    nonce (DC-C rebuilds the same from the message it received)."""
+    return {
+        "round_id": round_id,
+        "worker": worker,
+        "selection": selection,
+        "offset": ask.offset,
+    }
 
 
 class RoundRunner:
@@ -183,12 +197,25 @@ class RoundRunner:
                     hashlib.sha256(ask.nonce).hexdigest()[:32],
                 )
         bank = made[0].context[1].bank
+        selection = verifier.selection(bank)
         message = {
             "round_id": round_id,
             "nonce": messages.encode(nonce),
             "worker": self.worker,
-            "selection": verifier.selection(bank),
+            "selection": selection,
             "asks": {ask.node: ask.offset for ask in made},
+            # One MAC per node under its own key: proof for the node that
+            # DC-S asks (nobody else on the bus can make a node quote).
+            "macs": {
+                ask.node: channel.mac(
+                    ask.context[0].channel_key,
+                    "attest_round",
+                    ask.node,
+                    ask.nonce.hex(),
+                    round_request(round_id, self.worker, selection, ask),
+                )
+                for ask in made
+            },
         }
         try:
             self.api.round(p, message)
@@ -200,11 +227,12 @@ class RoundRunner:
 
     # -- answers ----------------------------------------------------------
 
-    def answer(self, round_id, key, raw, error) -> None:
+    def answer(self, round_id, key, raw, error, signed=None) -> None:
         """Queue one answer (from the RPC server's threads), stamped with
-        its arrival time: its deadline is checked against that."""
+        its arrival time: its deadline is checked against that.
+        ``signed``: the RPC arguments as sent, with their MAC."""
         self._answers.put(
-            (round_id, tuple(key), raw, error, self.book.clock())
+            (round_id, tuple(key), raw, error, signed, self.book.clock())
         )
 
     def _judge(self) -> None:
@@ -232,7 +260,18 @@ class RoundRunner:
                     # One answer's failure must not stop the others.
                     LOG.exception("Judging %s failed", entry[:2])
 
-    def _judge_one(self, ctx, round_id, key, raw, error, arrived) -> None:
+    def _judge_one(
+        self, ctx, round_id, key, raw, error, signed, arrived
+    ) -> None:
+        ask = self.book.peek(round_id, _ident(key))
+        if ask is not None:
+            try:
+                self.att.round_verify(ask, signed)
+            except att_errors.ChannelError as exc:
+                # Not the node's answer: ignored, not judged; the node's
+                # own answer may still come before the deadline.
+                eventlog.record_error(ctx, ask.node, exc)
+                return
         try:
             ask = self.book.claim(round_id, _ident(key), arrived)
         except rounds.RoundRefused as exc:

@@ -149,6 +149,13 @@ class RoundBook:
                 del self._expiry[round_id]
             return ask
 
+    def peek(self, round_id: str, node: str) -> Ask | None:
+        """The open ask an answer claims to respond to, left open (the
+        caller checks the answer's MAC before it claims the ask: a forged
+        answer must not use up the node's)."""
+        with self._lock:
+            return self._rounds.get(round_id, {}).get(node)
+
     def expire(self, now: float | None = None) -> list[Ask]:
         """Remove and return every ask whose deadline had passed at ``now``
         (default: the present)."""

@@ -5,7 +5,9 @@ Operator methods are in :mod:`dc_agents.dcs.operatorapi`.
 
 import oslo_messaging
 
+from acaas_nova.attestation import channel
 from dc_agents import messages
+from dc_agents import rpc
 
 
 class DCSAPI:
@@ -18,17 +20,35 @@ class DCSAPI:
     * 1.1 - attest_host: ``forwarded`` (a worker passing the request to
       the worker that owns the node; that one does not forward again).
       round_answer (a cast to the worker that opened the round).
-    * attest_host and domain_add_host are no longer served here: they
-      moved to the operator API (:class:`dc_agents.dcs.operatorapi.
-      OperatorAPI`, its own topic and transport).
+    * 1.2 - the authenticated agent channel: activate carries a MAC under
+      the channel key instead of the secret (and register returns the
+      CID); registration_status, platform_changed and round_answer carry
+      a MAC (``mac``) and, for the first two, a ``counter``.  attest_host
+      and domain_add_host are no longer served here: they moved to the
+      operator API (:class:`dc_agents.dcs.operatorapi.OperatorAPI`, its
+      own topic and transport).
     """
 
-    VERSION = "1.1"
+    VERSION = "1.2"
 
     def __init__(self, conf, transport, timeout: float | None = None):
         target = oslo_messaging.Target(topic=conf.dcs.topic, version="1.0")
         self.client = oslo_messaging.get_rpc_client(
             transport, target, version_cap=self.VERSION, timeout=timeout
+        )
+        #: This agent's message counter (one node per agent).
+        self.counter = channel.Counter()
+
+    def _signed(self, key, method, host, hypervisor_hostname, fresh, args):
+        node = rpc.server_name(host, hypervisor_hostname)
+        args = dict(args, host=host, hypervisor_hostname=hypervisor_hostname)
+        return channel.sign(key, method, node, fresh, args)
+
+    def _counted(self, key, method, host, hypervisor_hostname, args):
+        count = self.counter.next()
+        args = dict(args, counter=count)
+        return self._signed(
+            key, method, host, hypervisor_hostname, count, args
         )
 
     def register(
@@ -45,50 +65,65 @@ class DCSAPI:
             ak_public=messages.encode(ak_public),
         )
 
-    def activate(self, host, hypervisor_hostname, session, secret) -> dict:
-        """Protocol 12.1, step 2: returns the CID and AK certificate."""
-        return self.client.call(
-            {},
-            "activate",
-            host=host,
-            hypervisor_hostname=hypervisor_hostname,
-            session=session,
-            secret=messages.encode(secret),
+    def activate(self, host, hypervisor_hostname, session, cid, key) -> dict:
+        """Protocol 12.1, step 2: proves the TPM recovered the credential
+        secret with a MAC under the channel ``key`` derived from it (the
+        secret stays here); returns the CID and AK certificate."""
+        args = self._signed(
+            key,
+            channel.ACTIVATE,
+            host,
+            hypervisor_hostname,
+            session,
+            {"session": session, "cid": cid},
         )
+        return self.client.call({}, "activate", **args)
 
-    def registration_status(self, host, hypervisor_hostname, cid) -> bool:
-        """Whether DC-S still holds this node's registration under cid."""
-        return self.client.call(
-            {},
+    def registration_status(self, host, hypervisor_hostname, cid, key) -> bool:
+        """Whether DC-S still holds this node's registration under cid
+        (and key: a wrong MAC is refused with ChannelMacInvalid)."""
+        args = self._counted(
+            key,
             "registration_status",
-            host=host,
-            hypervisor_hostname=hypervisor_hostname,
-            cid=cid,
+            host,
+            hypervisor_hostname,
+            {"cid": cid},
         )
+        return self.client.call({}, "registration_status", **args)
 
-    def platform_changed(self, host, hypervisor_hostname, cid, reason):
-        """DC-C reports that it can no longer unseal its secret."""
-        return self.client.call(
-            {},
+    def platform_changed(self, host, hypervisor_hostname, cid, reason, key):
+        """DC-C reports that it can no longer unseal its secret (with the
+        key it unsealed before)."""
+        args = self._counted(
+            key,
             "platform_changed",
-            host=host,
-            hypervisor_hostname=hypervisor_hostname,
-            cid=cid,
-            reason=reason,
+            host,
+            hypervisor_hostname,
+            {"cid": cid, "reason": reason},
         )
+        return self.client.call({}, "platform_changed", **args)
 
     def round_answer(
-        self, worker, round_id, host, hypervisor_hostname, answer, error
+        self,
+        worker,
+        round_id,
+        host,
+        hypervisor_hostname,
+        answer,
+        error,
+        key,
+        nonce,
     ) -> None:
         """A DC-C's answer to a round (a cast to the worker that sent it):
-        the quote answer, or ``error`` = {"kind", "message"}."""
-        cctxt = self.client.prepare(server=worker, version="1.1")
-        cctxt.cast(
-            {},
+        the quote answer, or ``error`` = {"kind", "message"}, with a MAC
+        under ``key`` bound to the round's ``nonce`` for this node."""
+        args = self._signed(
+            key,
             "round_answer",
-            round_id=round_id,
-            host=host,
-            hypervisor_hostname=hypervisor_hostname,
-            answer=answer,
-            error=error,
+            host,
+            hypervisor_hostname,
+            nonce.hex(),
+            {"round_id": round_id, "answer": answer, "error": error},
         )
+        cctxt = self.client.prepare(server=worker, version="1.1")
+        cctxt.cast({}, "round_answer", **args)

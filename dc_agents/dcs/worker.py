@@ -70,9 +70,9 @@ class OwnedTimers:
     def __len__(self) -> int:
         return len(self.wheel)
 
-    def answer(self, round_id, key, raw, error) -> None:
+    def answer(self, round_id, key, raw, error, signed=None) -> None:
         """A round answer, for the round runner that opened the round."""
-        self.wheel.answer(round_id, key, raw, error)
+        self.wheel.answer(round_id, key, raw, error, signed)
 
 
 class Worker:

@@ -6,7 +6,10 @@ makes one untrusted within an interval and its domain's DCoT undefined; a
 killed DC-C goes unknown after the deadline; a DC-S restart keeps every
 registration; a RabbitMQ restart does not stop attestation; a PCR 7
 change makes the sealed secret unusable.  Bad RPC input is refused with an
-event and nothing stored.  The basic flow also runs on SQLite.
+event and nothing stored.  The basic flow also runs on SQLite.  Last, the
+authenticated channel: agent messages without the node's MAC, with a
+wrong or replayed one change nothing; round requests DC-S did not make
+are not answered; re-registration rotates the key.
 """
 
 import json
@@ -20,6 +23,8 @@ import pytest
 
 from acaas_nova import context as acaas_context
 from acaas_nova import exception
+from acaas_nova.attestation import channel
+from acaas_nova.attestation import errors as att_errors
 from acaas_nova.attestation import whitelist as whitelist_mod
 from acaas_nova.db import api as db_api
 from acaas_nova.db import attestation as attestation_db
@@ -30,12 +35,15 @@ from acaas_nova.db import migration
 from acaas_nova.db import whitelists as whitelists_db
 from acaas_nova.evidence import ima_build
 from acaas_nova.tpm import keys
+from acaas_nova.tpm import seal
 from acaas_nova.tpm.device import TPMDevice
 from dc_agents import errors
 from dc_agents import messages
 from dc_agents import rpc
+from dc_agents.dcc import rpcapi as dcc_rpcapi
 from dc_agents.dcc import store
 from dc_agents.dcs import operatorapi
+from dc_agents.dcs import rounds
 from dc_agents.dcs import rpcapi as dcs_rpcapi
 from tests.functional import databases
 from tests.functional import realparts
@@ -489,9 +497,9 @@ def test_reregistration_with_another_ek_refused(
 def test_unregistered_node_refused(mysql_cluster, dcs_client, operator_client):
     _conf, _transport, api = dcs_client
     with pytest.raises(errors.RegistrationRefused, match="session"):
-        api.activate("ghost", "ghost", "0" * 32, b"secret")
+        api.activate("ghost", "ghost", "0" * 32, "cid", b"k" * 32)
     with pytest.raises(errors.NotRegistered):
-        api.platform_changed("ghost", "ghost", "cid", "made up")
+        api.platform_changed("ghost", "ghost", "cid", "made up", b"k" * 32)
     with pytest.raises(exception.NotFound):
         operator_client.attest_host("ghost")
     # node0 was revoked (untrusted): it cannot be attested until it
@@ -507,18 +515,28 @@ def test_unregistered_node_refused(mysql_cluster, dcs_client, operator_client):
     _no_node(mysql_cluster, "ghost")
 
 
-class _RogueAgent:
-    """Answers as node4 with a quote over a nonce DC-S did not send it."""
+def _channel_key(node, ident):
+    """The node's channel key, as its agent unseals it (only possible on
+    the node, with its TPM in the registered boot state)."""
+    with TPMDevice(node.swtpm.tcti) as tpm:
+        secret = seal.unseal(tpm, ident.sealed)
+    return channel.derive_key(secret, ident.cid)
 
-    target = oslo_messaging.Target(version="1.0")
+
+class _RogueAgent:
+    """Answers as node4 with a quote over a nonce DC-S did not send it (a
+    relaying attacker on the node itself: it has the TPM, so the key)."""
+
+    target = oslo_messaging.Target(version="1.2")
 
     def __init__(self, node, ident, other_nonce):
         self.node = node
         self.ident = ident
         self.other_nonce = other_nonce
+        self.key = _channel_key(node, ident)
 
     @oslo_messaging.expose
-    def quote(self, context, nonce=None, selection=None, ima_offset=None):
+    def quote(self, context, nonce=None, selection=None, ima_offset=None, **_):
         with TPMDevice(self.node.swtpm.tcti) as tpm:
             evidence = keys.quote(
                 tpm,
@@ -526,7 +544,7 @@ class _RogueAgent:
                 self.other_nonce,
                 {b: list(p) for b, p in selection.items()},
             )
-        return messages.quote_answer(
+        answer = messages.quote_answer(
             self.ident.cid,
             evidence.attest,
             evidence.signature,
@@ -535,6 +553,8 @@ class _RogueAgent:
             ima_offset,
             None,
         )
+        fresh = messages.decode(nonce, "nonce").hex()
+        return channel.sign(self.key, "quote_answer", "node4", fresh, answer)
 
 
 def test_quote_for_another_nonce_refused(
@@ -571,18 +591,29 @@ def test_quote_for_another_nonce_refused(
     assert not _reg(cluster, "node4").registered
 
 
-def test_agent_reports_platform_change_found_at_start(mysql_cluster):
+def test_agent_on_a_changed_platform_is_silent(mysql_cluster):
+    """An agent that starts on a changed platform cannot unseal its
+    channel key, so it cannot speak: DC-S sees silence (unknown), and no
+    forged "I am fine" nor an unauthenticated report is possible."""
     cluster = mysql_cluster
     _wait_status(cluster, ["node3"], "trusted", 10)
+    before = len(_events(cluster, "node3", "ACAAS-ATT-051"))
     cluster.stop_dcc("node3")
     cluster.nodes["node3"].change_boot_state()  # while the agent is down
-    before = len(_events(cluster, "node3", "ACAAS-ATT-051"))
     cluster.start_dcc("node3", DOMAIN)
-    _wait_status(cluster, ["node3"], "untrusted", 30)
-    events = _events(cluster, "node3", "ACAAS-ATT-051")
-    assert len(events) == before + 1
-    assert "PCRs 0,1,2,3,4,5,6,7" in events[0].detail
-    assert "Platform of node3 changed" in cluster.log_tail("dcc-node3", 200)
+    wait_for(
+        lambda: (
+            "Platform of node3 changed" in cluster.log_tail("dcc-node3", 200)
+        ),
+        30,
+        what="the agent finding the platform changed",
+    )
+    _wait_status(cluster, ["node3"], "unknown", INTERVAL + DEADLINE + 10)
+    time.sleep(INTERVAL * 2)
+    reg = _reg(cluster, "node3")
+    assert reg.status == "unknown" and reg.registered
+    assert len(_events(cluster, "node3", "ACAAS-ATT-051")) == before
+    assert "request ignored" in cluster.log_tail("dcc-node3", 200)
     # The agent keeps running but refuses, also after a restart: only an
     # operator who removes its state lets it register again.
     assert cluster.dcc_procs["node3"].poll() is None
@@ -593,4 +624,197 @@ def test_agent_reports_platform_change_found_at_start(mysql_cluster):
     time.sleep(INTERVAL * 2)
     assert cluster.dcc_procs["node3"].poll() is None
     assert len(_events(cluster, "node3", "ACAAS-DCS-020")) == registrations
-    assert _reg(cluster, "node3").status == "untrusted"
+    assert _reg(cluster, "node3").status == "unknown"
+
+
+# -- the authenticated channel --------------------------------------------
+
+
+def _signed(key, method, node, counter, **args):
+    args = dict(args, host=node, hypervisor_hostname=node, counter=counter)
+    return channel.sign(key, method, node, counter, args)
+
+
+def _unchanged(cluster, name, before):
+    after = _reg(cluster, name)
+    assert after.registered and after.status == "trusted"
+    assert (after.cid, after.channel_key) == (before.cid, before.channel_key)
+
+
+def test_platform_changed_needs_the_nodes_mac(mysql_cluster, dcs_client):
+    cluster = mysql_cluster
+    _conf, _transport, api = dcs_client
+    _wait_status(cluster, ["node1"], "trusted", 30)
+    reg = _reg(cluster, "node1")
+    key = reg.channel_key  # what only DC-S and node1's TPM holder know
+    assert key and len(key) == 32
+    report = {"cid": reg.cid, "reason": "forged"}
+    count = channel.Counter().next()
+    forged = [
+        # No MAC at all (today's attacker with the broker URL).
+        (
+            dict(report, host="node1", hypervisor_hostname="node1"),
+            att_errors.ChannelMacMissing,
+            "ACAAS-ATT-061",
+        ),
+        # A MAC under a key of the attacker's.
+        (
+            _signed(b"a" * 32, "platform_changed", "node1", count, **report),
+            att_errors.ChannelMacInvalid,
+            "ACAAS-ATT-062",
+        ),
+        # The right key, but the message changed after signing.
+        (
+            dict(
+                _signed(key, "platform_changed", "node1", count, **report),
+                reason="changed",
+            ),
+            att_errors.ChannelMacInvalid,
+            "ACAAS-ATT-062",
+        ),
+    ]
+    for args, error, event in forged:
+        before = len(_events(cluster, "node1", event))
+        with pytest.raises(error):
+            api.client.call({}, "platform_changed", **args)
+        assert len(_events(cluster, "node1", event)) == before + 1
+        _unchanged(cluster, "node1", reg)
+    # A replayed counter: a message DC-S accepted (the agent's status
+    # report) and a platform change with the same counter, then a lower.
+    status = _signed(key, "registration_status", "node1", count, cid=reg.cid)
+    assert api.client.call({}, "registration_status", **status) is True
+    for old in (count, count - 1):
+        replay = _signed(key, "platform_changed", "node1", old, **report)
+        with pytest.raises(att_errors.ChannelReplay):
+            api.client.call({}, "platform_changed", **replay)
+        _unchanged(cluster, "node1", reg)
+    with pytest.raises(att_errors.ChannelReplay):
+        api.client.call({}, "registration_status", **status)
+    assert len(_events(cluster, "node1", "ACAAS-ATT-063")) == 3
+    assert not _events(cluster, "node1", "ACAAS-ATT-051")
+    # The node's own key and a fresh counter: accepted (the test above can
+    # fail), and the very same message again is refused.
+    genuine = _signed(key, "platform_changed", "node1", count + 1, **report)
+    result = api.client.call({}, "platform_changed", **genuine)
+    assert result["status"] == "untrusted"
+    assert len(_events(cluster, "node1", "ACAAS-ATT-051")) == 1
+    revoked = _reg(cluster, "node1")
+    assert not revoked.registered and revoked.channel_key is None
+    with pytest.raises(errors.NotRegistered):
+        api.client.call({}, "platform_changed", **genuine)
+
+
+def test_reregistration_rotates_the_key(mysql_cluster, dcs_client):
+    cluster = mysql_cluster
+    _conf, _transport, api = dcs_client
+    assert _reg(cluster, "node1").channel_key is None  # revoked above
+    registrations = len(_events(cluster, "node1", "ACAAS-DCS-020"))
+    cluster.stop_dcc("node1")  # (one TPM user at a time)
+    ident = store.load(str(cluster.nodes["node1"].state_path))
+    old = _channel_key(cluster.nodes["node1"], ident)
+    cluster.start_dcc("node1", DOMAIN)
+    wait_for(
+        lambda: (
+            len(_events(cluster, "node1", "ACAAS-DCS-020"))
+            == registrations + 1
+        ),
+        30,
+        what="node1 registered again",
+    )
+    _wait_status(cluster, ["node1"], "trusted", 30)
+    # Trusted again: its agent and DC-S share the new key (every round
+    # request and answer carries a MAC under it), and it is not the old.
+    reg = _reg(cluster, "node1")
+    assert reg.channel_key and reg.channel_key != old
+    # A message under the old key is refused at once, whatever its counter.
+    report = {"cid": reg.cid, "reason": "old key"}
+    stale = _signed(old, "platform_changed", "node1", 1 << 62, **report)
+    with pytest.raises(att_errors.ChannelMacInvalid):
+        api.client.call({}, "platform_changed", **stale)
+    status = _signed(old, "registration_status", "node1", 1 << 62, cid=reg.cid)
+    with pytest.raises(att_errors.ChannelMacInvalid):
+        api.client.call({}, "registration_status", **status)
+    _unchanged(cluster, "node1", reg)
+
+
+class _Collector:
+    """Stands for a DC-S worker named "forger": collects round answers."""
+
+    target = oslo_messaging.Target(version="1.2")
+
+    def __init__(self):
+        self.answers = []
+
+    @oslo_messaging.expose
+    def round_answer(self, context, **kwargs):
+        self.answers.append(kwargs)
+
+
+def test_forged_round_request_not_answered(mysql_cluster, dcs_client):
+    cluster = mysql_cluster
+    conf, transport, _api = dcs_client
+    _wait_status(cluster, ["node1"], "trusted", 30)
+    key = _reg(cluster, "node1").channel_key
+    collector = _Collector()
+    server = rpc.get_server(
+        conf, transport, cluster.dcs_topic, "forger", [collector]
+    )
+    server.start()
+    dcc = dcc_rpcapi.DCCAPI(conf, transport)
+    partition = rounds.partition("node1", conf.dcs.round_partitions)
+    selection = {"sha256": list(range(11))}
+
+    def request(mac_key):
+        nonce = os.urandom(32)
+        message = {
+            "round_id": os.urandom(8).hex(),
+            "nonce": messages.encode(nonce),
+            "worker": "forger",
+            "selection": selection,
+            "asks": {"node1": 0},
+        }
+        mine = rounds.node_nonce(nonce, "forger", "node1")
+        if mac_key is not None:
+            ask = {
+                "round_id": message["round_id"],
+                "worker": "forger",
+                "selection": selection,
+                "offset": 0,
+            }
+            message["macs"] = {
+                "node1": channel.mac(
+                    mac_key, "attest_round", "node1", mine.hex(), ask
+                )
+            }
+        return message, mine
+
+    try:
+        for mac_key in (None, b"x" * 32):
+            message, _mine = request(mac_key)
+            dcc.round(partition, message)
+        # Positive control: DC-S's own kind of request is answered (so the
+        # silence above is the agent's refusal, not a lost message).
+        message, mine = request(key)
+        dcc.round(partition, message)
+        wait_for(lambda: collector.answers, 30, what="the answer")
+        time.sleep(DEADLINE)  # anything else would have arrived by now
+        (answer,) = collector.answers
+        assert answer["round_id"] == message["round_id"]
+        channel.verify(key, "round_answer", "node1", mine.hex(), answer)
+        # The same request again (a replay) is not answered either.
+        dcc.round(partition, message)
+        time.sleep(DEADLINE)
+        assert len(collector.answers) == 1
+        # Nor is a direct quote call without the MAC (no quote, no TPM).
+        with pytest.raises(att_errors.ChannelError):
+            dcc.quote("node1", "node1", os.urandom(32), selection, 0, 20)
+    finally:
+        server.stop()
+        server.wait()
+    log = cluster.log_tail("dcc-node1", 400)
+    assert log.count("attest_round request ignored") >= 3, log
+    # Nothing was judged from the forged requests: still registered, and
+    # trusted at its next rounds (a broker restart by a concurrent suite
+    # may have made it unknown meanwhile).
+    assert _reg(cluster, "node1").registered
+    _wait_status(cluster, ["node1"], "trusted", 60)

@@ -5,6 +5,8 @@ swtpm and RabbitMQ is test_daemons.py)."""
 import oslo_messaging
 import pytest
 
+from acaas_nova.attestation import channel
+from acaas_nova.attestation import errors as att_errors
 from acaas_nova.attestation import whitelist as whitelist_mod
 from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import events as events_db
@@ -17,17 +19,32 @@ from dc_agents.dcs import state as state_mod
 from tests.unit.dc_agents.test_verifier import Node
 
 
+def key_of(host):
+    """The channel key of a test node (as registration derives it)."""
+    return channel.derive_key(host.encode() * 4, "cid-" + host)
+
+
 class Agents:
-    """A DCCAPI stand-in: software nodes, or a failure per node."""
+    """A DCCAPI stand-in: software nodes, or a failure per node; answers
+    carry the node's MAC (``forge``: a MAC under another key)."""
 
     def __init__(self):
         self.nodes = {}
         self.fail = {}
         self.tamper = {}
+        self.forge = set()
+        self.keys = {}  # the key a node signs with, if not DC-S's
 
-    def quote(self, host, hv, nonce, selection, ima_offset, timeout):
+    def quote(self, host, hv, nonce, selection, ima_offset, timeout, key):
         if host in self.fail:
             raise self.fail[host]
+        wire = self.answer(host, nonce, ima_offset)
+        if host in self.forge:
+            key = b"f" * 32
+        key = self.keys.get(host, key)
+        return channel.sign(key, "quote_answer", host, nonce.hex(), wire)
+
+    def answer(self, host, nonce, ima_offset):
         answer = self.nodes[host].answer(nonce, ima_offset, cid="cid-" + host)
         wire = messages.quote_answer(
             answer.cid,
@@ -64,6 +81,7 @@ def _add(ctx, agents, host):
         node.ak.name.hex(),
         "PEM",
         state_mod.dump(state_mod.NodeState()),
+        channel_key=key_of(host),
     )
     return node
 
@@ -192,7 +210,7 @@ def _round(att, ctx, agents, host, book):
     key = (host, host)
     snapshot, offset, full = att.round_ask(ctx, key)
     round_id, _r, (ask,) = book.open([(key, host, offset, full, snapshot)])
-    answer = agents.quote(host, host, ask.nonce, None, ask.offset, 1)
+    answer = agents.answer(host, ask.nonce, ask.offset)
     claimed = book.claim(round_id, host)
     assert claimed is ask
     with pytest.raises(rounds.RoundRefused):
@@ -247,7 +265,7 @@ def test_round_answer_over_another_nonce_is_untrusted(setup):
     _whitelist(ctx, node)
     book = rounds.RoundBook("w1", 30.0)
     ask, _answer = _round(att, ctx, agents, "r2", book)
-    other = agents.quote("r2", "r2", b"x" * 32, None, ask.offset, 1)
+    other = agents.answer("r2", b"x" * 32, ask.offset)
     result = att.round_answer(ctx, ask, other, None, Recorder(ctx))
     assert result["status"] == "untrusted" and "nonce" in result["detail"]
     assert not attestation_db.registration_get(ctx, "r2").registered
@@ -366,8 +384,33 @@ class RoundAPI:
             if node in self.silent:
                 continue
             mine = rounds.node_nonce(nonce, message["worker"], node)
-            answer = self.agents.quote(node, node, mine, None, offset, 1)
-            entry = (message["round_id"], (node, node), answer, None)
+            # DC-C's check of the request's MAC.
+            request = {
+                "round_id": message["round_id"],
+                "worker": message["worker"],
+                "selection": message["selection"],
+                "offset": offset,
+                "mac": message["macs"][node],
+            }
+            channel.verify(
+                key_of(node), "attest_round", node, mine.hex(), request
+            )
+            answer = self.agents.answer(node, mine, offset)
+            key = b"f" * 32 if node in self.agents.forge else key_of(node)
+            signed = channel.sign(
+                key,
+                "round_answer",
+                node,
+                mine.hex(),
+                {
+                    "host": node,
+                    "hypervisor_hostname": node,
+                    "round_id": message["round_id"],
+                    "answer": answer,
+                    "error": None,
+                },
+            )
+            entry = (message["round_id"], (node, node), answer, None, signed)
             self.answers.append(entry)
             self.runner.answer(*entry)
 
@@ -454,3 +497,215 @@ def test_round_runner_picks_up_nodes_registered_elsewhere(setup):
     assert {k[0] for k in runner.members[0]} == set(mine)
     assert runner.refresh(ctx) == 0
     assert not runner.members[1]
+
+
+# -- the authenticated channel ------------------------------------------------
+
+
+def test_answer_without_the_nodes_mac_is_ignored_not_judged(setup):
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "c1")
+    _whitelist(ctx, node)
+    assert att.attest(("c1", "c1"))["status"] == "trusted"
+    # Another consumer on the node's queue answers (a valid quote even,
+    # but no MAC under the node's key): not judged, the node is unknown.
+    agents.forge.add("c1")
+    result = att.attest(("c1", "c1"))
+    assert result["status"] == "unknown" and "wrong MAC" in result["detail"]
+    reg = attestation_db.registration_get(ctx, "c1")
+    assert reg.registered and reg.status == "unknown"
+    assert "ACAAS-ATT-062" in _ids(ctx, "c1")
+    agents.forge.discard("c1")
+    assert att.attest(("c1", "c1"))["status"] == "trusted"
+
+
+def test_unauthenticated_platform_change_reply_does_not_revoke(setup):
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "c2")
+    _whitelist(ctx, node)
+    assert att.attest(("c2", "c2"))["status"] == "trusted"
+    agents.fail["c2"] = att_errors.PlatformChanged(reason="forged reply")
+    assert att.attest(("c2", "c2"))["status"] == "unknown"
+    assert attestation_db.registration_get(ctx, "c2").registered
+
+
+def test_platform_changed_counter_is_single_use(setup):
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "c3")
+    _whitelist(ctx, node)
+    assert att.attest(("c3", "c3"))["status"] == "trusted"
+    key = key_of("c3")
+    assert attestation_db.channel_accept(ctx, "c3", "c3", "cid-c3", key, 10)
+    assert not attestation_db.channel_accept(
+        ctx, "c3", "c3", "cid-c3", key, 10
+    )
+    exc = att_errors.PlatformChanged(reason="PCR 7")
+    for replayed in (10, 9):
+        with pytest.raises(att_errors.ChannelReplay):
+            att.revoke(ctx, "c3", "c3", "cid-c3", exc, (key, replayed))
+        reg = attestation_db.registration_get(ctx, "c3")
+        assert reg.registered and reg.status == "trusted"
+        assert "ACAAS-ATT-051" not in _ids(ctx, "c3")  # rolled back
+    # Another key (an old one after re-registration): not accepted.
+    with pytest.raises(att_errors.ChannelReplay):
+        att.revoke(ctx, "c3", "c3", "cid-c3", exc, (b"o" * 32, 11))
+    assert attestation_db.registration_get(ctx, "c3").status == "trusted"
+    result = att.revoke(ctx, "c3", "c3", "cid-c3", exc, (key, 11))
+    assert result["status"] == "untrusted"
+    reg = attestation_db.registration_get(ctx, "c3")
+    assert not reg.registered and reg.channel_key is None
+    assert _ids(ctx, "c3").count("ACAAS-ATT-051") == 1
+
+
+def test_two_workers_given_the_same_message_revoke_once(setup):
+    import threading
+
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "c4")
+    _whitelist(ctx, node)
+    assert att.attest(("c4", "c4"))["status"] == "trusted"
+    workers = [att, attester.Attester(att.conf, agents)]
+    exc = att_errors.PlatformChanged(reason="PCR 7")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def deliver(worker):
+        from acaas_nova import context as acaas_context
+
+        barrier.wait()
+        try:
+            outcomes.append(
+                worker.revoke(
+                    acaas_context.get_admin_context(),
+                    "c4",
+                    "c4",
+                    "cid-c4",
+                    exc,
+                    (key_of("c4"), 42),
+                )
+            )
+        except att_errors.ChannelReplay:
+            outcomes.append("replay")
+
+    threads = [threading.Thread(target=deliver, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    revoked = [o for o in outcomes if isinstance(o, dict)]
+    assert len(outcomes) == 2 and len(revoked) == 1, outcomes
+    assert _ids(ctx, "c4").count("ACAAS-ATT-051") == 1
+
+
+def test_reregistration_rotates_the_key(setup):
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "c5")
+    _whitelist(ctx, node)
+    assert att.attest(("c5", "c5"))["status"] == "trusted"
+    old = key_of("c5")
+    assert attestation_db.channel_accept(ctx, "c5", "c5", "cid-c5", old, 5)
+    new = channel.derive_key(b"another secret", "cid-c5")
+    attestation_db.node_register(
+        ctx,
+        "c5",
+        "c5",
+        "cid-c5",
+        "ek-c5",
+        _ak(node),
+        node.ak.name.hex(),
+        "PEM",
+        state_mod.dump(state_mod.NodeState()),
+        channel_key=new,
+    )
+    att.forget("c5", "c5")  # what the registrar's callback does
+    assert attestation_db.registration_get(ctx, "c5").channel_key == new
+    # The old key stops at once, whatever its counter; the new one works
+    # from 1 (its counter starts again).
+    assert not attestation_db.channel_accept(ctx, "c5", "c5", "cid-c5", old, 6)
+    assert attestation_db.channel_accept(ctx, "c5", "c5", "cid-c5", new, 1)
+    # An agent still answering under the old key is not heard.
+    agents.keys["c5"] = old
+    result = att.attest(("c5", "c5"))
+    assert result["status"] == "unknown", result
+    assert "ACAAS-ATT-062" in _ids(ctx, "c5")
+
+
+def test_round_answer_with_a_forged_mac_is_ignored(setup):
+    from dc_agents.dcs import roundrunner
+    from dc_agents.dcs import rounds
+
+    ctx, agents, att = setup
+    conf = att.conf
+    conf.set_override("attestation_interval", 3600, group="dcs")
+    conf.set_override("attestation_deadline", 1.0, group="dcs")
+    conf.set_override("round_partitions", 1, group="dcs")
+    node = _add(ctx, agents, "c6")
+    _whitelist(ctx, node)
+    api = RoundAPI(agents)
+    runner = roundrunner.RoundRunner(conf, att, api, "w1")
+    api.runner = runner
+    runner.start()
+    try:
+        runner.add(("c6", "c6"))
+
+        def status():
+            return attestation_db.registration_get(ctx, "c6").status
+
+        runner._round_job(0)
+        _wait(lambda: status() == "trusted", "c6 trusted")
+        _wait(lambda: not runner._recording, "c6 recorded")
+        # A forged answer first, then the node's own: the forged one is
+        # ignored (it does not use up the ask), the real one is judged.
+        agents.forge.add("c6")
+        api.silent.add("c6")
+        runner._round_job(0)
+        (_p, message) = api.sent[-1]
+        api.silent.discard("c6")
+        nonce = messages.decode(message["nonce"], "nonce")
+        mine = rounds.node_nonce(nonce, "w1", "c6")
+        answer = agents.answer("c6", mine, message["asks"]["c6"])
+
+        def signed(key):
+            return channel.sign(
+                key,
+                "round_answer",
+                "c6",
+                mine.hex(),
+                {
+                    "host": "c6",
+                    "hypervisor_hostname": "c6",
+                    "round_id": message["round_id"],
+                    "answer": answer,
+                    "error": None,
+                },
+            )
+
+        forged = signed(b"f" * 32)
+        runner.answer(message["round_id"], ("c6", "c6"), answer, None, forged)
+        unsigned = {k: v for k, v in forged.items() if k != "mac"}
+        runner.answer(
+            message["round_id"], ("c6", "c6"), answer, None, unsigned
+        )
+        _wait(
+            lambda: {"ACAAS-ATT-061", "ACAAS-ATT-062"} <= set(_ids(ctx, "c6")),
+            "the refusal events",
+        )
+        assert runner.book.is_open(("c6", "c6"))  # still waiting
+        jobs = runner.stats.jobs
+        runner.answer(
+            message["round_id"],
+            ("c6", "c6"),
+            answer,
+            None,
+            signed(key_of("c6")),
+        )
+        _wait(lambda: runner.stats.jobs == jobs + 1, "the real answer")
+        assert status() == "trusted"
+        # Forged answers only, and the node is unknown at the deadline,
+        # never untrusted.
+        agents.forge.add("c6")
+        runner._round_job(0)
+        _wait(lambda: status() == "unknown", "c6 unknown")
+        assert attestation_db.registration_get(ctx, "c6").registered
+    finally:
+        runner.stop()

@@ -428,6 +428,63 @@ def test_finish_rejects_wrong_answer(dcs_ca):
         registration.finish(begin(), bytes(32), *dcs_ca)
 
 
+def _proof(challenge, secret, node="n1", session="s1", **args):
+    from acaas_nova.attestation import channel
+
+    key = channel.derive_key(secret, challenge.cid)
+    base = {"host": node, "hypervisor_hostname": node, "session": session}
+    base.update(cid=challenge.cid, **args)
+    return registration.activation_proof(key, node, session, base)
+
+
+def test_channel_key_derived_from_the_credential_secret(dcs_ca):
+    from acaas_nova.attestation import channel
+
+    challenge = begin()
+    secret = activate(
+        EK_RSA,
+        ek_public(),
+        challenge.ak_name,
+        challenge.credential_blob,
+        challenge.encrypted_secret,
+    )
+    # Only the TPM holder recovers the secret, so only it derives the key.
+    assert challenge.channel_key == channel.derive_key(secret, challenge.cid)
+    assert "channel_key" not in repr(challenge)
+    assert challenge.channel_key.hex() not in repr(challenge)
+    pem = registration.finish_proven(
+        challenge, "n1", "s1", _proof(challenge, secret), *dcs_ca, now=NOW
+    )
+    cert = registration.verify_ak_certificate(pem, dcs_ca[1])
+    assert cert.public_key() == AK_KEY.public_key()
+
+
+@pytest.mark.parametrize(
+    "node, session, secret",
+    [
+        ("n2", "s1", None),  # proof made for another node
+        ("n1", "s2", None),  # for another session
+        ("n1", "s1", bytes(32)),  # without the secret
+    ],
+)
+def test_activation_proof_must_match(dcs_ca, node, session, secret):
+    challenge = begin()
+    good = activate(
+        EK_RSA,
+        ek_public(),
+        challenge.ak_name,
+        challenge.credential_blob,
+        challenge.encrypted_secret,
+    )
+    proof = _proof(challenge, secret or good, node, session)
+    with pytest.raises(errors.CredentialError, match="activation proof"):
+        registration.finish_proven(challenge, "n1", "s1", proof, *dcs_ca)
+    with pytest.raises(errors.CredentialError, match="activation proof"):
+        registration.finish_proven(
+            challenge, "n1", "s1", {"cid": challenge.cid}, *dcs_ca
+        )
+
+
 def test_cid_stable_per_ek_and_distinct():
     first, second = begin(), begin()
     assert first.cid == second.cid
