@@ -191,7 +191,10 @@ def test_agents_user_reaches_no_operator_method(setup):
         # DC-S answers the agent on its own target, which does not expose
         # the operator methods ...
         agents = dcs_rpcapi.DCSAPI(conf, transport, timeout=20)
-        assert agents.registration_status("ghost", "ghost", "cid") is False
+        assert (
+            agents.registration_status("ghost", "ghost", "cid", b"k" * 32)
+            is False
+        )
         for method in ("attest_host", "domain_add_host"):
             with pytest.raises(oslo_messaging.RemoteError) as info:
                 agents.client.call({}, method, host="ghost", domain=DOMAIN)
