@@ -5,6 +5,7 @@ Query modules decorate their functions with ``@context_manager.reader`` or
 configured database; nothing connects at import time.
 """
 
+import contextlib
 import functools
 import os
 import threading
@@ -74,6 +75,24 @@ def get_engine():
     return context_manager.writer.get_engine()
 
 
+@contextlib.contextmanager
+def _translated():
+    try:
+        yield
+    except exception.ACaaSException:
+        raise
+    except db_exc.DBReferenceError as exc:
+        raise exception.Conflict(
+            reason="referenced object missing (%s)" % exc.key_table
+        ) from exc
+    except db_exc.DBConnectionError as exc:
+        raise exception.DBError(
+            reason="cannot connect to the ACaaS database"
+        ) from exc
+    except db_exc.DBError as exc:
+        raise exception.DBError(reason=_first_line(exc)) from exc
+
+
 def translate_errors(func):
     """Translate driver errors into our exceptions at the DB boundary.
 
@@ -84,22 +103,20 @@ def translate_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        try:
+        with _translated():
             return func(*args, **kwargs)
-        except exception.ACaaSException:
-            raise
-        except db_exc.DBReferenceError as exc:
-            raise exception.Conflict(
-                reason="referenced object missing (%s)" % exc.key_table
-            ) from exc
-        except db_exc.DBConnectionError as exc:
-            raise exception.DBError(
-                reason="cannot connect to the ACaaS database"
-            ) from exc
-        except db_exc.DBError as exc:
-            raise exception.DBError(reason=_first_line(exc)) from exc
 
     return wrapper
+
+
+@contextlib.contextmanager
+def transaction(context):
+    """One writer transaction for the block: the query functions called
+    inside it with ``context`` join it, so their writes commit together
+    or not at all (a crash in the block leaves none of them).  Errors,
+    at commit too, are translated like :func:`translate_errors`."""
+    with _translated(), context_manager.writer.using(context):
+        yield
 
 
 def _first_line(exc) -> str:

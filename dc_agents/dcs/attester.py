@@ -14,7 +14,13 @@ answer and this module records the outcome:
   on, and the node becomes trusted again when it answers correctly.
 
 Status changes are events and trigger the recomputation of the node's
-domain chains of trust.
+domain chains of trust.  A node's status, RCoT, white-lists and the event
+that records the change commit in one transaction; the domain's chains
+are recomputed after it commits (under their lock, from committed member
+states).  A recomputation that fails (the database went away) is retried
+at every round sweep until it succeeds, and a DC-S killed between the two
+repairs every domain's chains at its next start (:func:`chains.repair`)
+before it serves: no DCoT outlives the member states it was computed from.
 """
 
 import dataclasses
@@ -34,6 +40,7 @@ from acaas_nova.attestation import channel
 from acaas_nova.attestation import errors as att_errors
 from acaas_nova.attestation import quote
 from acaas_nova.attestation import whitelist as whitelist_mod
+from acaas_nova.db import api as db_api
 from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import records
 from acaas_nova.db import whitelists as whitelists_db
@@ -151,14 +158,35 @@ class Attester:
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._chain_lock = threading.Lock()
+        # Domains whose recomputation failed after a status change was
+        # committed: retried by repair_stale() until it succeeds.
+        self._stale: set[str] = set()
 
     def _recompute(self, ctx, domain) -> None:
         """Recompute a domain's chains, one recomputation at a time: each
         reads what was committed before it started, so the last one to
         run sees every change (concurrent ones could store a value
-        computed from older member states)."""
+        computed from older member states).  On a database error the
+        domain is remembered as stale (repair_stale retries it)."""
         with self._chain_lock:
-            chains.recompute(ctx, domain)
+            try:
+                chains.recompute(ctx, domain)
+            except exception.ACaaSException as exc:
+                self._stale.add(domain)
+                LOG.error(
+                    "Chains of domain %s not recomputed, will retry: %s",
+                    domain,
+                    exc,
+                )
+            else:
+                self._stale.discard(domain)
+
+    def repair_stale(self, ctx) -> int:
+        """Recompute the chains of every domain whose recomputation
+        failed; returns how many are still stale."""
+        for domain in sorted(self._stale):
+            self._recompute(ctx, domain)
+        return len(self._stale)
 
     def _node_lock(self, key) -> threading.Lock:
         with self._locks_lock:
@@ -422,17 +450,22 @@ class Attester:
                 return result
             self.forget(*key)  # changed elsewhere: take the full path
             reg = attestation_db.registration_get(ctx, *key)
-        saved = attestation_db.attestation_save(
-            ctx,
-            reg.host,
-            reg.hypervisor_hostname,
-            reg.cid,
-            records.TRUST_TRUSTED,
-            dumped,
-            verdict.rcot,
-            verdict.whitelists,
-            now,
-        )
+        with db_api.transaction(ctx):
+            saved = attestation_db.attestation_save(
+                ctx,
+                reg.host,
+                reg.hypervisor_hostname,
+                reg.cid,
+                records.TRUST_TRUSTED,
+                dumped,
+                verdict.rcot,
+                verdict.whitelists,
+                now,
+            )
+            if saved is not None and reg.status != records.TRUST_TRUSTED:
+                eventlog.record(
+                    ctx, node, eventlog.TRUSTED, "trusted: " + detail
+                )
         if saved is None:
             self.forget(*key)
             return None
@@ -446,8 +479,6 @@ class Attester:
             domain=domain,
         )
         self._states[key] = verdict.state
-        if reg.status != records.TRUST_TRUSTED:
-            eventlog.record(ctx, node, eventlog.TRUSTED, "trusted: " + detail)
         if changed and domain:
             self._recompute(ctx, domain)
         if declared_domain and domain is None and changed:
@@ -471,11 +502,13 @@ class Attester:
         node = _ident(reg.host, reg.hypervisor_hostname)
         self.forget(reg.host, reg.hypervisor_hostname)
         if message is None:
-            saved = self._revoke_write(ctx, node, reg, exc)
+            # The event and the revocation: one transaction.
+            with db_api.transaction(ctx):
+                saved = self._revoke_write(ctx, node, reg, exc)
         else:
             key, count = message
             # The counter, the event and the revocation: one transaction.
-            with attestation_db.writing(ctx):
+            with db_api.transaction(ctx):
                 if not attestation_db.channel_accept(
                     ctx, reg.host, reg.hypervisor_hostname, reg.cid, key, count
                 ):
@@ -510,18 +543,19 @@ class Attester:
         cached = key in self._registrations
         self._registrations.pop(key, None)
         event_row = None
-        if event is not None and reg.status != records.TRUST_UNKNOWN:
-            event_row = eventlog.record(ctx, node, event, detail)
-        else:
-            LOG.debug("Node %s still unknown: %s", node, detail)
-        saved = attestation_db.attestation_save(
-            ctx,
-            reg.host,
-            reg.hypervisor_hostname,
-            reg.cid,
-            records.TRUST_UNKNOWN,
-            failure_event_id=event_row,
-        )
+        with db_api.transaction(ctx):
+            if event is not None and reg.status != records.TRUST_UNKNOWN:
+                event_row = eventlog.record(ctx, node, event, detail)
+            else:
+                LOG.debug("Node %s still unknown: %s", node, detail)
+            saved = attestation_db.attestation_save(
+                ctx,
+                reg.host,
+                reg.hypervisor_hostname,
+                reg.cid,
+                records.TRUST_UNKNOWN,
+                failure_event_id=event_row,
+            )
         if saved is None:
             self.forget(*key)
         elif cached:

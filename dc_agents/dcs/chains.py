@@ -95,6 +95,37 @@ def recompute(context, domain: str) -> dict[str, chain.ChainValue]:
         return out
 
 
+def repair(context) -> list[str]:
+    """Recompute the chains of every domain from its members' committed
+    states; returns the names of the domains whose stored DCoT or CDCoT
+    was wrong (and is now repaired).
+
+    DC-S runs it at start, before it serves: a worker killed after a
+    node's status change committed and before the chains were recomputed
+    left them computed from the old member states (e.g. a DCoT still
+    defined while its only member is untrusted).
+    """
+    before = {
+        d.name: (d.dcot, d.cdcot) for d in domains_db.domain_list(context)
+    }
+    repaired = []
+    for name in sorted(before):
+        recompute(context, name)
+    for d in domains_db.domain_list(context):
+        if before.get(d.name) != (d.dcot, d.cdcot):
+            LOG.warning(
+                "Repaired the chains of domain %s: DCoT %s -> %s, "
+                "CDCoT %s -> %s",
+                d.name,
+                before[d.name][0],
+                d.dcot,
+                before[d.name][1],
+                d.cdcot,
+            )
+            repaired.append(d.name)
+    return repaired
+
+
 def check_membership(context, reg, domain: str) -> None:
     """Refuse (MembershipRefused) unless ``reg`` may join ``domain``.
 

@@ -324,7 +324,9 @@ class RoundRunner:
             if self.book.clock() - last >= self.conf.dcs.attestation_interval:
                 last = self.book.clock()
                 try:
-                    self.refresh(acaas_context.get_admin_context())
+                    ctx = acaas_context.get_admin_context()
+                    self.refresh(ctx)
+                    self.att.repair_stale(ctx)
                 except Exception:
                     LOG.exception("Reading the registered nodes failed")
 

@@ -73,6 +73,10 @@ class Service:
 
     def start(self) -> None:
         self.coord.start()
+        # Before serving: chains left stale by a worker killed between a
+        # status change and its recomputation are recomputed (under the
+        # group-wide chains lock, so with other workers running too).
+        chains.repair(acaas_context.get_admin_context())
         self.worker.start()
         for server in self._servers():
             server.start()
