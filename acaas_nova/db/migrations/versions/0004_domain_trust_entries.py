@@ -1,0 +1,60 @@
+"""Requirement entries domain_trust and backup_trust
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-03
+
+Tenants may require, by hint or stored specification, that every node of
+their server's physical domain (``domain_trust``) or of the domain and its
+collaborating domains (``backup_trust``) is trusted under named
+white-lists: the domain's DCoT, or the CDCoT, holds them.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+ENTRIES = [
+    (
+        "domain_trust",
+        "list",
+        "White-lists under which every node of the host's physical domain "
+        "must be trusted (the domain's DCoT is defined and holds them).",
+    ),
+    (
+        "backup_trust",
+        "list",
+        "White-lists under which every node of the host's domain and of "
+        "its collaborating domains must be trusted (the CDCoT).",
+    ),
+]
+
+
+def _table():
+    return sa.table(
+        "requirement_entries",
+        sa.column("name", sa.String),
+        sa.column("value_type", sa.String),
+        sa.column("description", sa.Text),
+    )
+
+
+def upgrade():
+    op.bulk_insert(
+        _table(),
+        [
+            {"name": name, "value_type": value_type, "description": text}
+            for name, value_type, text in ENTRIES
+        ],
+    )
+
+
+def downgrade():
+    table = _table()
+    op.execute(
+        table.delete().where(table.c.name.in_([n for n, _, _ in ENTRIES]))
+    )
