@@ -1,4 +1,4 @@
-"""Requirement entries domain_trust and backup_trust
+"""Requirement entries domain_trust and backup_trust; operator-change marker
 
 Revision ID: 0004
 Revises: 0003
@@ -8,7 +8,13 @@ Tenants may require, by hint or stored specification, that every node of
 their server's physical domain (``domain_trust``) or of the domain and its
 collaborating domains (``backup_trust``) is trusted under named
 white-lists: the domain's DCoT, or the CDCoT, holds them.
+
+The ``operator_change`` row of ``compliance_flags`` is created here, so
+that operator commands only ever update it (no insert race between two
+commands); see ``acaas_nova/db/changes.py``.
 """
+
+import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -34,6 +40,19 @@ ENTRIES = [
 ]
 
 
+OPERATOR_CHANGE = "operator_change"
+
+
+def _flags():
+    return sa.table(
+        "compliance_flags",
+        sa.column("name", sa.String),
+        sa.column("value", sa.String),
+        sa.column("reason", sa.Text),
+        sa.column("updated_at", sa.DateTime),
+    )
+
+
 def _table():
     return sa.table(
         "requirement_entries",
@@ -51,9 +70,23 @@ def upgrade():
             for name, value_type, text in ENTRIES
         ],
     )
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    op.bulk_insert(
+        _flags(),
+        [
+            {
+                "name": OPERATOR_CHANGE,
+                "value": "",
+                "reason": None,
+                "updated_at": now,
+            }
+        ],
+    )
 
 
 def downgrade():
+    flags = _flags()
+    op.execute(flags.delete().where(flags.c.name == OPERATOR_CHANGE))
     table = _table()
     op.execute(
         table.delete().where(table.c.name.in_([n for n, _, _ in ENTRIES]))
