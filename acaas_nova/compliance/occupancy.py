@@ -7,7 +7,6 @@ instances that exclude each other side by side.  Pure: no nova, oslo or
 SQLAlchemy.
 """
 
-import collections
 from collections.abc import Iterable
 from collections.abc import Mapping
 
@@ -15,7 +14,13 @@ from acaas_nova.scheduler import topology as topo_mod
 
 
 class Occupancy:
-    """Free resources, owners and isolation constraints per host."""
+    """Free resources, owners and isolation constraints per host.
+
+    Built once per plan from every tracked instance, so construction is a
+    single grouping pass; everything else about a host (which occupants
+    constrain it, who owns its instances) is worked out when the planner
+    first asks about that host, and most hosts are never asked about.
+    """
 
     def __init__(
         self,
@@ -27,53 +32,63 @@ class Occupancy:
         #: ... and as changed by the moves planned so far.
         self._free: dict = {}
         by_host: dict = {}
-        #: Hosts with an occupant that keeps some owners off them.
-        self._guarded: set = set()
-        constrains: dict[int, bool] = {}
+        add = by_host.setdefault
         for inst in tracked:
-            group = by_host.get(inst.host)
-            if group is None:
-                by_host[inst.host] = [inst]
-            else:
-                group.append(inst)
-            # Requirement sets are shared by many instances: judge each once.
-            reqs_id = id(inst.requirements)
-            flag = constrains.get(reqs_id)
-            if flag is None:
-                flag = constrains[reqs_id] = _constrains(inst)
-            if flag:
-                self._guarded.add(inst.host)
+            add(inst.host, []).append(inst)
         self._by_host = by_host
-        #: host -> (users, projects, constraining occupants), built when a
-        #: host is first asked about (most hosts never are).
-        self._hosts: dict = {}
+        #: host -> {uuid: occupant} of the occupants that keep some owners
+        #: off it, built when first asked.
+        self._guards: dict = {}
+        #: host -> (users, projects) owner counts, built when first asked
+        #: (only a constraining instance needs them).
+        self._owners: dict = {}
+        #: id(requirements) -> whether they constrain (sets are shared).
+        self._flags: dict = {}
 
-    def _state(self, key):
-        state = self._hosts.get(key)
-        if state is None:
-            users: collections.Counter = collections.Counter()
-            projects: collections.Counter = collections.Counter()
-            constraining: dict = {}
+    def _constrains(self, inst) -> bool:
+        reqs = inst.requirements
+        flag = self._flags.get(id(reqs))
+        if flag is None:
+            # The sets stay alive (the tracked instances hold them), so
+            # their ids are not reused while this occupancy exists.
+            flag = self._flags[id(reqs)] = _constrains(inst)
+        return flag
+
+    def _guarding(self, key) -> dict:
+        guards = self._guards.get(key)
+        if guards is None:
+            guards = self._guards[key] = {
+                inst.uuid: inst
+                for inst in self._by_host.get(key, ())
+                if self._constrains(inst)
+            }
+        return guards
+
+    def _owner_counts(self, key):
+        counts = self._owners.get(key)
+        if counts is None:
+            users: dict = {}
+            projects: dict = {}
             for inst in self._by_host.get(key, ()):
-                users[inst.requester.user_id] += 1
-                projects[inst.requester.project_id] += 1
-                if _constrains(inst):
-                    constraining[inst.uuid] = inst
-            state = self._hosts[key] = (users, projects, constraining)
-        return state
+                me = inst.requester
+                users[me.user_id] = users.get(me.user_id, 0) + 1
+                projects[me.project_id] = projects.get(me.project_id, 0) + 1
+            counts = self._owners[key] = (users, projects)
+        return counts
 
     def _add(self, inst, key) -> None:
         self._by_host.setdefault(key, []).append(inst)
-        if _constrains(inst):
-            self._guarded.add(key)
-        state = self._hosts.get(key)
-        if state is None:
-            return  # built from _by_host when first asked about
-        users, projects, constraining = state
-        users[inst.requester.user_id] += 1
-        projects[inst.requester.project_id] += 1
-        if _constrains(inst):
-            constraining[inst.uuid] = inst
+        guards = self._guards.get(key)
+        if guards is not None and self._constrains(inst):
+            guards[inst.uuid] = inst
+        counts = self._owners.get(key)
+        if counts is not None:
+            for counter, owner in zip(
+                counts,
+                (inst.requester.user_id, inst.requester.project_id),
+                strict=True,
+            ):
+                counter[owner] = counter.get(owner, 0) + 1
 
     def _remove(self, inst, key) -> None:
         group = self._by_host.get(key, [])
@@ -81,18 +96,19 @@ class Occupancy:
             if other.uuid == inst.uuid:
                 del group[i]
                 break
-        state = self._hosts.get(key)
-        if state is None:
-            return
-        users, projects, constraining = state
-        for counter, owner in (
-            (users, inst.requester.user_id),
-            (projects, inst.requester.project_id),
-        ):
-            counter[owner] -= 1
-            if counter[owner] <= 0:
-                del counter[owner]
-        constraining.pop(inst.uuid, None)
+        guards = self._guards.get(key)
+        if guards is not None:
+            guards.pop(inst.uuid, None)
+        counts = self._owners.get(key)
+        if counts is not None:
+            for counter, owner in zip(
+                counts,
+                (inst.requester.user_id, inst.requester.project_id),
+                strict=True,
+            ):
+                counter[owner] -= 1
+                if counter[owner] <= 0:
+                    del counter[owner]
 
     def room_after(self, key, size: tuple[int, ...]) -> int | None:
         """Smallest free amount left on ``key`` after adding ``size``;
@@ -108,19 +124,18 @@ class Occupancy:
     def isolation_reason(self, key, inst) -> str | None:
         """Why ``inst`` may not join the instances on ``key``, or None."""
         reqs = inst.requirements
-        if key not in self._guarded and not _constrains(inst):
-            return None
         me = inst.requester
-        users, projects, constraining = self._state(key)
-        for user in reqs.exclude_users:
-            if users.get(user):
-                return "runs instances of excluded user %s" % user
-        for project in reqs.exclude_projects:
-            if projects.get(project):
-                return "runs instances of excluded project %s" % project
-        if reqs.exclusive and any(p != me.project_id for p in projects):
-            return "exclusive: runs instances of another project"
-        for other in constraining.values():
+        if self._constrains(inst):
+            users, projects = self._owner_counts(key)
+            for user in sorted(reqs.exclude_users):
+                if users.get(user):
+                    return "runs instances of excluded user %s" % user
+            for project in sorted(reqs.exclude_projects):
+                if projects.get(project):
+                    return "runs instances of excluded project %s" % project
+            if reqs.exclusive and any(p != me.project_id for p in projects):
+                return "exclusive: runs instances of another project"
+        for other in self._guarding(key).values():
             if other.uuid == inst.uuid:
                 continue
             oreqs = other.requirements
@@ -163,6 +178,22 @@ class Occupancy:
             return self._given[key]
         except KeyError:
             return None
+
+    def rooms(self, hosts) -> list[tuple[int, topo_mod.NodeKey]]:
+        """``(-smallest free amount, host)`` of each host with free room
+        known and not empty (the planner's heap entries)."""
+        changed, given = self._free, self._given
+        out = []
+        for host in hosts:
+            free = changed.get(host)
+            if free is None:
+                try:
+                    free = given[host]
+                except KeyError:
+                    continue
+            if free:
+                out.append((-min(free), host))
+        return out
 
 
 def _constrains(inst) -> bool:
