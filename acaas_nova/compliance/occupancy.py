@@ -7,6 +7,7 @@ instances that exclude each other side by side.  Pure: no nova, oslo or
 SQLAlchemy.
 """
 
+import operator
 from collections.abc import Iterable
 from collections.abc import Mapping
 
@@ -31,10 +32,16 @@ class Occupancy:
         self._given = free
         #: ... and as changed by the moves planned so far.
         self._free: dict = {}
+        #: host -> smallest free amount, as changed or first asked.
+        self._room: dict = {}
         by_host: dict = {}
-        add = by_host.setdefault
+        get = by_host.get
         for inst in tracked:
-            add(inst.host, []).append(inst)
+            group = get(inst.host)
+            if group is None:
+                by_host[inst.host] = [inst]
+            else:
+                group.append(inst)
         self._by_host = by_host
         #: host -> {uuid: occupant} of the occupants that keep some owners
         #: off it, built when first asked.
@@ -83,12 +90,10 @@ class Occupancy:
             guards[inst.uuid] = inst
         counts = self._owners.get(key)
         if counts is not None:
-            for counter, owner in zip(
-                counts,
-                (inst.requester.user_id, inst.requester.project_id),
-                strict=True,
-            ):
-                counter[owner] = counter.get(owner, 0) + 1
+            users, projects = counts
+            me = inst.requester
+            users[me.user_id] = users.get(me.user_id, 0) + 1
+            projects[me.project_id] = projects.get(me.project_id, 0) + 1
 
     def _remove(self, inst, key) -> None:
         group = self._by_host.get(key, [])
@@ -101,10 +106,10 @@ class Occupancy:
             guards.pop(inst.uuid, None)
         counts = self._owners.get(key)
         if counts is not None:
-            for counter, owner in zip(
-                counts,
-                (inst.requester.user_id, inst.requester.project_id),
-                strict=True,
+            me = inst.requester
+            for counter, owner in (
+                (counts[0], me.user_id),
+                (counts[1], me.project_id),
             ):
                 counter[owner] -= 1
                 if counter[owner] <= 0:
@@ -116,10 +121,11 @@ class Occupancy:
         free = self.free(key)
         if free is None or len(free) != len(size):
             return None
-        left = [f - s for f, s in zip(free, size, strict=True)]
-        if min(left) < 0:
-            return None
-        return min(left)
+        if len(size) == 1:
+            left = free[0] - size[0]
+        else:
+            left = min(map(operator.sub, free, size))
+        return None if left < 0 else left
 
     def isolation_reason(self, key, inst) -> str | None:
         """Why ``inst`` may not join the instances on ``key``, or None."""
@@ -162,14 +168,15 @@ class Occupancy:
         self._remove(inst, source)
         free = self.free(source)
         if free is not None:
-            self._free[source] = tuple(
-                f + s for f, s in zip(free, inst.size, strict=True)
-            )
-        self._free[destination] = tuple(
-            f - s
-            for f, s in zip(self.free(destination), inst.size, strict=True)
+            self._set_free(source, _plus(free, inst.size, 1))
+        self._set_free(
+            destination, _plus(self.free(destination), inst.size, -1)
         )
         self._add(inst, destination)
+
+    def _set_free(self, key, free) -> None:
+        self._free[key] = free
+        self._room[key] = min(free) if free else None
 
     def free(self, key) -> tuple[int, ...] | None:
         if key in self._free:
@@ -179,21 +186,42 @@ class Occupancy:
         except KeyError:
             return None
 
-    def rooms(self, hosts) -> list[tuple[int, topo_mod.NodeKey]]:
-        """``(-smallest free amount, host)`` of each host with free room
-        known and not empty (the planner's heap entries)."""
-        changed, given = self._free, self._given
+    def room(self, key) -> int | None:
+        """Smallest free amount of ``key`` now; None when unknown/empty."""
+        try:
+            return self._room[key]
+        except KeyError:
+            pass
+        free = self.free(key)
+        room = self._room[key] = min(free) if free else None
+        return room
+
+    def rooms(self, hosts) -> list[tuple[int, int, topo_mod.NodeKey]]:
+        """``(-room, position, host)`` of each of ``hosts`` whose room is
+        known (the planner's heap entries; the position in ``hosts``
+        breaks ties as the host names would, when ``hosts`` is sorted,
+        with an integer comparison)."""
+        known = self._room
         out = []
-        for host in hosts:
-            free = changed.get(host)
-            if free is None:
-                try:
-                    free = given[host]
-                except KeyError:
-                    continue
-            if free:
-                out.append((-min(free), host))
+        for i, host in enumerate(hosts):
+            room = known.get(host, _UNSEEN)
+            if room is _UNSEEN:
+                room = self.room(host)
+            if room is not None:
+                out.append((-room, i, host))
         return out
+
+
+_UNSEEN = object()
+
+
+def _plus(free, size, sign) -> tuple[int, ...]:
+    """``free`` plus (``sign`` 1) or minus (-1) ``size``, item by item."""
+    if len(free) != len(size):
+        raise ValueError(
+            "free resources %r and size %r differ in length" % (free, size)
+        )
+    return tuple(f + sign * s for f, s in zip(free, size, strict=True))
 
 
 def _constrains(inst) -> bool:

@@ -213,8 +213,10 @@ def plan(
 class _Candidates:
     """Per (static verdicts, domain): the qualifying hosts, most room first.
 
-    Each list is a heap of ``(-room, host)`` built once; rooms only shrink
-    as moves are planned, so a stale entry is refreshed when it surfaces.
+    Each list is a heap of ``(-room, position, host)`` built once (the
+    position in the domain's sorted member list breaks ties as the host
+    name would, with an integer comparison); rooms change as moves are
+    planned, so a stale entry is refreshed when it surfaces.
     Requirement sets that differ only in isolation share their static
     verdicts (the matcher's ``expiry``, cached on the topology), and so
     share a heap: which hosts pass does not depend on isolation, which
@@ -262,13 +264,14 @@ class _Candidates:
         found = None
         counts = {"capacity": 0, "isolation": 0}
         while heap:
-            neg_room, host = heapq.heappop(heap)
-            free = occupancy.free(host)
-            if free is None or -neg_room != min(free):
-                if free:
-                    heapq.heappush(heap, (-min(free), host))
+            entry = heapq.heappop(heap)
+            neg_room, position, host = entry
+            room = occupancy.room(host)
+            if room is None or -neg_room != room:
+                if room is not None:
+                    heapq.heappush(heap, (-room, position, host))
                 continue
-            skipped.append((neg_room, host))
+            skipped.append(entry)
             if host == inst.host:
                 continue
             if occupancy.room_after(host, inst.size) is None:
