@@ -64,11 +64,14 @@ class Occupancy:
     def _guarding(self, key) -> dict:
         guards = self._guards.get(key)
         if guards is None:
-            guards = self._guards[key] = {
-                inst.uuid: inst
-                for inst in self._by_host.get(key, ())
-                if self._constrains(inst)
-            }
+            guards = self._guards[key] = {}
+            flags = self._flags
+            for inst in self._by_host.get(key, ()):
+                flag = flags.get(id(inst.requirements))
+                if flag is None:
+                    flag = self._constrains(inst)
+                if flag:
+                    guards[inst.uuid] = inst
         return guards
 
     def _owner_counts(self, key):
@@ -196,20 +199,30 @@ class Occupancy:
         room = self._room[key] = min(free) if free else None
         return room
 
-    def rooms(self, hosts) -> list[tuple[int, int, topo_mod.NodeKey]]:
-        """``(-room, position, host)`` of each of ``hosts`` whose room is
-        known (the planner's heap entries; the position in ``hosts``
-        breaks ties as the host names would, when ``hosts`` is sorted,
-        with an integer comparison)."""
+    def rooms(self, hosts, expiry, now):
+        """The planner's heap entries for one domain and requirement set.
+
+        :param hosts: the domain's members, sorted.
+        :param expiry: host -> time until which it passes the set's
+            static checks (the matcher's ``expiry``).
+        :returns: ``(entries, failing)``: ``(-room, position, host)`` of
+            each passing host whose room is known (the position in
+            ``hosts`` breaks ties as the host would, with an integer
+            comparison), and the hosts that do not pass, in order.
+        """
         known = self._room
-        out = []
+        out, failing = [], []
         for i, host in enumerate(hosts):
+            deadline = expiry.get(host)
+            if deadline is None or now > deadline:
+                failing.append(host)
+                continue
             room = known.get(host, _UNSEEN)
             if room is _UNSEEN:
                 room = self.room(host)
             if room is not None:
                 out.append((-room, i, host))
-        return out
+        return out, failing
 
 
 _UNSEEN = object()
@@ -221,7 +234,7 @@ def _plus(free, size, sign) -> tuple[int, ...]:
         raise ValueError(
             "free resources %r and size %r differ in length" % (free, size)
         )
-    return tuple(f + sign * s for f, s in zip(free, size, strict=True))
+    return tuple(map(operator.add if sign > 0 else operator.sub, free, size))
 
 
 def _constrains(inst) -> bool:

@@ -233,15 +233,10 @@ class _Candidates:
         key = (id(matcher.expiry), matcher.now, domain)
         heap = self._heaps.get(key)
         if heap is None:
-            expiry, now = matcher.expiry, matcher.now
-            passing, failing = [], []
-            for host in self._by_domain.get(domain, ()):
-                deadline = expiry.get(host)
-                if deadline is not None and now <= deadline:
-                    passing.append(host)
-                else:
-                    failing.append(host)
-            heap = self._occupancy.rooms(passing)
+            # The test of matcher.passes(), inlined.
+            heap, failing = self._occupancy.rooms(
+                self._by_domain.get(domain, ()), matcher.expiry, matcher.now
+            )
             heapq.heapify(heap)
             self._heaps[key] = heap
             self._failing[key] = failing
