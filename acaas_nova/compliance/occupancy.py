@@ -18,9 +18,12 @@ class Occupancy:
     """Free resources, owners and isolation constraints per host.
 
     Built once per plan from every tracked instance, so construction is a
-    single grouping pass; everything else about a host (which occupants
-    constrain it, who owns its instances) is worked out when the planner
-    first asks about that host, and most hosts are never asked about.
+    single pass that chains each instance to the previous one on its host
+    (two containers, whatever the number of hosts: a plan allocates few
+    objects that live long enough to cost the cycle collector a full
+    pass); everything else about a host (its occupants, which of them
+    constrain it, who owns them) is worked out when the planner first asks
+    about that host, and most hosts are never asked about.
     """
 
     def __init__(
@@ -34,15 +37,21 @@ class Occupancy:
         self._free: dict = {}
         #: host -> smallest free amount, as changed or first asked.
         self._room: dict = {}
-        by_host: dict = {}
-        get = by_host.get
-        for inst in tracked:
-            group = get(inst.host)
-            if group is None:
-                by_host[inst.host] = [inst]
-            else:
-                group.append(inst)
-        self._by_host = by_host
+        if not isinstance(tracked, (list, tuple)):
+            tracked = list(tracked)
+        #: host -> index of its last instance in ``tracked``; each index
+        #: -> the index of the previous instance on the same host, or -1.
+        head: dict = {}
+        chain = [-1] * len(tracked)
+        get = head.get
+        for i, inst in enumerate(tracked):
+            key = inst.host
+            chain[i] = get(key, -1)
+            head[key] = i
+        self._tracked, self._head, self._chain = tracked, head, chain
+        #: host -> its occupants in tracked order, as changed by moves;
+        #: built from the chain when first asked.
+        self._by_host: dict = {}
         #: host -> {uuid: occupant} of the occupants that keep some owners
         #: off it, built when first asked.
         self._guards: dict = {}
@@ -51,6 +60,19 @@ class Occupancy:
         self._owners: dict = {}
         #: id(requirements) -> whether they constrain (sets are shared).
         self._flags: dict = {}
+
+    def _group(self, key) -> list:
+        group = self._by_host.get(key)
+        if group is None:
+            group = []
+            tracked, chain = self._tracked, self._chain
+            i = self._head.get(key, -1)
+            while i >= 0:
+                group.append(tracked[i])
+                i = chain[i]
+            group.reverse()
+            self._by_host[key] = group
+        return group
 
     def _constrains(self, inst) -> bool:
         reqs = inst.requirements
@@ -66,7 +88,7 @@ class Occupancy:
         if guards is None:
             guards = self._guards[key] = {}
             flags = self._flags
-            for inst in self._by_host.get(key, ()):
+            for inst in self._group(key):
                 flag = flags.get(id(inst.requirements))
                 if flag is None:
                     flag = self._constrains(inst)
@@ -79,7 +101,7 @@ class Occupancy:
         if counts is None:
             users: dict = {}
             projects: dict = {}
-            for inst in self._by_host.get(key, ()):
+            for inst in self._group(key):
                 me = inst.requester
                 users[me.user_id] = users.get(me.user_id, 0) + 1
                 projects[me.project_id] = projects.get(me.project_id, 0) + 1
@@ -87,7 +109,7 @@ class Occupancy:
         return counts
 
     def _add(self, inst, key) -> None:
-        self._by_host.setdefault(key, []).append(inst)
+        self._group(key).append(inst)
         guards = self._guards.get(key)
         if guards is not None and self._constrains(inst):
             guards[inst.uuid] = inst
@@ -99,7 +121,7 @@ class Occupancy:
             projects[me.project_id] = projects.get(me.project_id, 0) + 1
 
     def _remove(self, inst, key) -> None:
-        group = self._by_host.get(key, [])
+        group = self._group(key)
         for i, other in enumerate(group):
             if other.uuid == inst.uuid:
                 del group[i]
