@@ -120,9 +120,18 @@ def sweep(
     matchers = _Matchers(topology, policy, now)
     nodes = topology.nodes
     found = []
+    # Requirement sets are shared by many instances: look each matcher up
+    # by identity (hashing a set costs more than the check itself).
+    by_id: dict = {}
     for inst in tracked:
-        matcher = matchers.get(inst.requirements)
-        if matcher.passes(inst.host):
+        reqs = inst.requirements
+        entry = by_id.get(id(reqs))
+        if entry is None:
+            matcher = matchers.get(reqs)
+            entry = by_id[id(reqs)] = (matcher, matcher.expiry, reqs)
+        matcher, expiry, _keep = entry
+        deadline = expiry.get(inst.host)
+        if deadline is not None and now <= deadline:  # matcher.passes()
             node = nodes[inst.host]
             if node.domain not in maintenance:
                 continue
