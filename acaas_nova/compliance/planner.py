@@ -120,9 +120,18 @@ def sweep(
     matchers = _Matchers(topology, policy, now)
     nodes = topology.nodes
     found = []
+    # Requirement sets are shared by many instances: look each matcher up
+    # by identity (hashing a set costs more than the check itself).
+    by_id: dict = {}
     for inst in tracked:
-        matcher = matchers.get(inst.requirements)
-        if matcher.passes(inst.host):
+        reqs = inst.requirements
+        entry = by_id.get(id(reqs))
+        if entry is None:
+            matcher = matchers.get(reqs)
+            entry = by_id[id(reqs)] = (matcher, matcher.expiry, reqs)
+        matcher, expiry, _keep = entry
+        deadline = expiry.get(inst.host)
+        if deadline is not None and now <= deadline:  # matcher.passes()
             node = nodes[inst.host]
             if node.domain not in maintenance:
                 continue
@@ -210,66 +219,63 @@ def plan(
     return Plan(tuple(moves), tuple(stuck))
 
 
-def _hosts_by_domain(topology) -> dict[str, list[topo_mod.NodeKey]]:
-    by_domain: dict[str, list[topo_mod.NodeKey]] = {}
-    for key, node in topology.nodes.items():
-        if node.domain is not None:
-            by_domain.setdefault(node.domain, []).append(key)
-    for keys in by_domain.values():
-        keys.sort()
-    return by_domain
-
-
 class _Candidates:
-    """Per (requirement set, domain): the qualifying hosts, most room first.
+    """Per (static verdicts, domain): the qualifying hosts, most room first.
 
-    Each list is a heap of ``(-room, host)`` built once; rooms only shrink
-    as moves are planned, so a stale entry is refreshed when it surfaces.
+    Each list is a heap of ``(-room, position, host)`` built once (the
+    position in the domain's sorted member list breaks ties as the host
+    name would, with an integer comparison); rooms change as moves are
+    planned, so a stale entry is refreshed when it surfaces.
+    Requirement sets that differ only in isolation share their static
+    verdicts (the matcher's ``expiry``, cached on the topology), and so
+    share a heap: which hosts pass does not depend on isolation, which
+    :meth:`pick` checks per instance.
     """
 
     def __init__(self, topology, occupancy: occ_mod.Occupancy) -> None:
-        self._by_domain = _hosts_by_domain(topology)
+        self._by_domain = topology.members
         self._occupancy = occupancy
         self._heaps: dict = {}
         self._failing: dict = {}
 
-    def _heap(self, matcher, domain, source=None):
-        key = (id(matcher), domain)
+    def _heap(self, matcher, domain):
+        key = (id(matcher.expiry), matcher.now, domain)
         heap = self._heaps.get(key)
         if heap is None:
-            heap, failing, example = [], 0, None
-            for host in self._by_domain.get(domain, ()):
-                if not matcher.passes(host):
-                    failing += 1
-                    if example is None and host != source:
-                        why = (
-                            matcher.node_reason(host) or "attestation expired"
-                        )
-                        example = "%s: %s" % (host[0], why)
-                    continue
-                free = self._occupancy.free(host)
-                if free:
-                    heap.append((-min(free), host))
+            # The test of matcher.passes(), inlined.
+            heap, failing = self._occupancy.rooms(
+                self._by_domain.get(domain, ()), matcher.expiry, matcher.now
+            )
             heapq.heapify(heap)
             self._heaps[key] = heap
-            self._failing[key] = (failing, example)
+            self._failing[key] = failing
         return heap, self._failing[key]
+
+    @staticmethod
+    def _example(matcher, failing, source) -> str | None:
+        """Why the first failing host other than ``source`` fails."""
+        for host in failing:
+            if host != source:
+                why = matcher.node_reason(host) or "attestation expired"
+                return "%s: %s" % (host[0], why)
+        return None
 
     def pick(self, matcher, domain, inst):
         """The qualifying host with the most room, or (None, why)."""
-        heap, (failing, example) = self._heap(matcher, domain, inst.host)
+        heap, failing = self._heap(matcher, domain)
         occupancy = self._occupancy
         skipped = []
         found = None
         counts = {"capacity": 0, "isolation": 0}
         while heap:
-            neg_room, host = heapq.heappop(heap)
-            free = occupancy.free(host)
-            if free is None or -neg_room != min(free):
-                if free:
-                    heapq.heappush(heap, (-min(free), host))
+            entry = heapq.heappop(heap)
+            neg_room, position, host = entry
+            room = occupancy.room(host)
+            if room is None or -neg_room != room:
+                if room is not None:
+                    heapq.heappush(heap, (-room, position, host))
                 continue
-            skipped.append((neg_room, host))
+            skipped.append(entry)
             if host == inst.host:
                 continue
             if occupancy.room_after(host, inst.size) is None:
@@ -288,12 +294,13 @@ class _Candidates:
             heapq.heappush(heap, item)
         if found is not None:
             return found, None
-        counts["requirements"] = failing
+        counts["requirements"] = len(failing)
         if not any(counts.values()):
             return None, "no other host"
         why = "no host qualifies (%s)" % ", ".join(
             "%d fail %s" % (n, what) for what, n in sorted(counts.items()) if n
         )
+        example = self._example(matcher, failing, inst.host)
         if example:
             why += "; e.g. %s" % example
         return None, why

@@ -32,6 +32,8 @@ def dumps(reqs: reqs_mod.Requirements) -> str:
         "allow_emergency": reqs.allow_emergency,
         "capabilities": [list(pair) for pair in reqs.capabilities],
         "requirement": reqs.requirement,
+        "domain_trust": sorted(reqs.domain_trust),
+        "backup_trust": sorted(reqs.backup_trust),
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
@@ -103,4 +105,7 @@ def loads(text) -> reqs_mod.Requirements:
         allow_emergency=_optional(doc, "allow_emergency", bool),
         capabilities=tuple(caps),
         requirement=_optional(doc, "requirement", str),
+        # Absent from documents written before these entries existed.
+        domain_trust=_strings(doc, "domain_trust"),
+        backup_trust=_strings(doc, "backup_trust"),
     )

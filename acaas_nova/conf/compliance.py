@@ -32,8 +32,13 @@ OPTS = [
         min=1.0,
         help="Seconds between two full sweeps that re-check every tracked "
         "server against its stored requirements and reconcile the servers "
-        "nova reports on each host. Trust changes trigger a sweep at once; "
-        "the periodic one makes sure nothing depends on one event.",
+        "nova reports on each host. Trust changes (status, satisfied "
+        "white-lists, a domain's DCoT/CDCoT) and operator changes made with "
+        "acaas-manage (a node's domain or properties, a domain's location, "
+        "capabilities or backups, distances, maintenance, a withdrawn "
+        "white-list) trigger a sweep at the next round (every [dcs] "
+        "attestation_interval); the periodic one makes sure nothing depends "
+        "on one event.",
     ),
     cfg.FloatOpt(
         "unknown_grace",

@@ -15,6 +15,7 @@ from oslo_db import exception as db_exc
 
 from acaas_nova import exception
 from acaas_nova.db import api
+from acaas_nova.db import changes
 from acaas_nova.db import lookup
 from acaas_nova.db import models
 from acaas_nova.db import records
@@ -268,6 +269,10 @@ def maintenance_set(context, domain, on):
     if bool(row.maintenance_since) == bool(on):
         return False
     row.maintenance_since = _now() if on else None
+    changes.note(
+        context.session,
+        "maintenance of domain %s %s" % (domain, "started" if on else "ended"),
+    )
     context.session.flush()
     return True
 

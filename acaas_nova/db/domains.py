@@ -5,6 +5,7 @@ from oslo_db import exception as db_exc
 
 from acaas_nova import exception
 from acaas_nova.db import api
+from acaas_nova.db import changes
 from acaas_nova.db import lookup
 from acaas_nova.db import models
 from acaas_nova.db import records
@@ -158,6 +159,7 @@ def domain_update(
         session.add(
             models.DomainCapability(domain_id=row.id, key=key, value=value)
         )
+    changes.note(session, "domain %s changed" % name)
     session.flush()
     return _to_record(session, row)
 
@@ -202,6 +204,7 @@ def domain_delete(context, name):
             % (name, hosts)
         )
     context.session.delete(row)
+    changes.note(context.session, "domain %s deleted" % name)
 
 
 @api.translate_errors
@@ -251,6 +254,7 @@ def backup_add(context, domain, backup, priority):
         raise exception.Duplicate(
             kind="Backup", name="%s of domain %s" % (backup, domain)
         ) from exc
+    changes.note(session, "domain %s backed up by %s" % (domain, backup))
     return records.Backup(domain, backup, priority)
 
 
@@ -270,6 +274,9 @@ def backup_remove(context, domain, backup):
         raise exception.NotFound(
             kind="Backup", name="%s of domain %s" % (backup, domain)
         )
+    changes.note(
+        session, "domain %s no longer backed up by %s" % (domain, backup)
+    )
 
 
 @api.translate_errors

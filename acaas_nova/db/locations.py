@@ -5,6 +5,7 @@ from oslo_db import exception as db_exc
 
 from acaas_nova import exception
 from acaas_nova.db import api
+from acaas_nova.db import changes
 from acaas_nova.db import lookup
 from acaas_nova.db import models
 from acaas_nova.db import records
@@ -80,6 +81,10 @@ def distance_set(context, location_a, location_b, distance):
         )
     else:
         row.distance = distance
+    changes.note(
+        context.session,
+        "distance %s-%s set to %d" % (location_a, location_b, distance),
+    )
     return records.Distance(location_a, location_b, distance)
 
 

@@ -8,6 +8,7 @@ from oslo_db import exception as db_exc
 
 from acaas_nova import exception
 from acaas_nova.db import api
+from acaas_nova.db import changes
 from acaas_nova.db import lookup
 from acaas_nova.db import models
 from acaas_nova.db import records
@@ -139,8 +140,12 @@ def node_set_domain(context, host, hypervisor_hostname, domain):
         if row.domain_id is None:
             raise exception.Conflict(reason="host %s is in no domain" % host)
         row.domain_id = None
+        changes.note(context.session, "host %s left its domain" % host)
     else:
         row.domain_id = lookup.domain(context.session, domain).id
+        changes.note(
+            context.session, "host %s joined domain %s" % (host, domain)
+        )
     return to_record(context.session, row)
 
 
@@ -163,6 +168,7 @@ def property_add(context, host, hypervisor_hostname, key, value):
         )
     else:
         prop.value = value
+    changes.note(context.session, "property %s of host %s set" % (key, host))
 
 
 @api.translate_errors
@@ -186,6 +192,9 @@ def property_remove(context, host, hypervisor_hostname, key):
         raise exception.NotFound(
             kind="Property", name="%s of host %s" % (key, host)
         )
+    changes.note(
+        context.session, "property %s of host %s removed" % (key, host)
+    )
 
 
 @api.translate_errors
@@ -243,4 +252,5 @@ def node_leave_domain(context, host, hypervisor_hostname, domain):
             reason="host %s is not in domain %s" % (host, domain)
         )
     row.domain_id = None
+    changes.note(context.session, "host %s left domain %s" % (host, domain))
     return to_record(context.session, row)

@@ -7,6 +7,7 @@ from oslo_db import exception as db_exc
 
 from acaas_nova import exception
 from acaas_nova.db import api
+from acaas_nova.db import changes
 from acaas_nova.db import models
 from acaas_nova.db import nodes as nodes_db
 from acaas_nova.db import records
@@ -107,3 +108,8 @@ def whitelist_delete(context, name, version=None):
     if not context.session.execute(query).rowcount:
         label = name if version is None else "%s version %s" % (name, version)
         raise exception.NotFound(kind="White-list", name=label)
+    changes.note(
+        context.session,
+        "white-list %s withdrawn"
+        % (name if version is None else "%s version %s" % (name, version)),
+    )

@@ -69,6 +69,16 @@ EXTRA_SPEC_VALIDATORS = [
         ),
         value={"type": bool},
     ),
+    _names(
+        "domain_trust",
+        "White-lists under which every node of the host's physical domain "
+        "must be trusted (the domain's DCoT is defined and holds them).",
+    ),
+    _names(
+        "backup_trust",
+        "White-lists under which every node of the host's domain and of "
+        "its collaborating (backup) domains must be trusted (the CDCoT).",
+    ),
     base.ExtraSpecValidator(
         name="acaas:capability:{key}",
         description=(

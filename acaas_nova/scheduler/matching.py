@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 from acaas_nova.db import records
+from acaas_nova.scheduler import chain_reasons
 from acaas_nova.scheduler import requirements as reqs_mod
 from acaas_nova.scheduler import topology as topo_mod
 
@@ -56,6 +57,8 @@ def lacking_needs(reqs: reqs_mod.Requirements) -> str | None:
         needs.append("white-lists")
     if reqs.capabilities:
         needs.append("capabilities")
+    if reqs.domain_trust or reqs.backup_trust:
+        needs.append("a domain chain of trust")
     return " and ".join(needs) or None
 
 
@@ -156,6 +159,8 @@ class RequestMatcher:
             reqs.whitelists,
             reqs.emergency_ok,
             reqs.capabilities,
+            reqs.domain_trust,
+            reqs.backup_trust,
             self.policy,
         )
         cache = self.topology.verdicts
@@ -190,6 +195,14 @@ class RequestMatcher:
             reason = self._judge_location(dom, rule)
             if reason:
                 return reason
+        if self.reqs.domain_trust:
+            missing = self.reqs.domain_trust - dom.trusted_under
+            if missing:
+                return chain_reasons.dcot(self.topology, dom, missing)
+        if self.reqs.backup_trust:
+            missing = self.reqs.backup_trust - dom.backup_trusted_under
+            if missing:
+                return chain_reasons.cdcot(self.topology, dom, missing)
         return None
 
     def _judge_location(
@@ -238,7 +251,12 @@ class RequestMatcher:
         if node.domain is None:
             # Same rule as for unrecorded nodes: without attestation a
             # domain-less node serves requests that need no location.
-            if self.policy.require_attestation or self.reqs.location_rules:
+            if (
+                self.policy.require_attestation
+                or self.reqs.location_rules
+                or self.reqs.domain_trust
+                or self.reqs.backup_trust
+            ):
                 return "node belongs to no physical domain"
         else:
             reason = self._domain_reason.get(node.domain, "unknown domain")

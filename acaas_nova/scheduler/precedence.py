@@ -7,7 +7,8 @@ Precedence (also in docs/scheduler.rst):
 2. The flavor's extra specs are the operator's floor; the tenant's
    requirements can only tighten them.  Location, white-list, exclusion and
    capability requirements from both sides all apply (a host must satisfy the
-   flavor's *and* the tenant's); exclusions are the union.  A tenant cannot
+   flavor's *and* the tenant's); exclusions and the white-lists of
+   ``domain_trust`` / ``backup_trust`` are unions.  A tenant cannot
    set ``isolation=shared`` against an exclusive flavor, nor
    ``allow_emergency=true`` against a flavor that says false (both are
    refused, not ignored); a tenant may say ``allow_emergency=false`` when the
@@ -79,6 +80,8 @@ def merge(flavor: Requirements, tenant: Requirements) -> Requirements:
         allow_emergency=emergency,
         capabilities=tuple(sorted(caps.items())),
         requirement=tenant.requirement,
+        domain_trust=flavor.domain_trust | tenant.domain_trust,
+        backup_trust=flavor.backup_trust | tenant.backup_trust,
     )
 
 

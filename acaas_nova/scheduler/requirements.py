@@ -18,6 +18,11 @@ three use one vocabulary (keys shown without the ``acaas:`` prefix):
                     host the server (default false)
 ``capability:<k>``  the host's domain capability or node property ``k``
                     must equal the value
+``domain_trust``    white-list names: every node of the host's physical
+                    domain is trusted under each (the domain's DCoT is
+                    defined and its trust class holds them)
+``backup_trust``    white-list names: the same across the host's domain
+                    and its collaborating domains (the CDCoT)
 ``requirement``     (hint only) name of a stored requirement specification
 =================== ======================================================
 
@@ -36,7 +41,14 @@ PREFIX = "acaas:"
 CAPABILITY = "capability:"
 
 LIST_KEYS = frozenset(
-    ("location", "whitelist", "exclude_users", "exclude_projects")
+    (
+        "location",
+        "whitelist",
+        "exclude_users",
+        "exclude_projects",
+        "domain_trust",
+        "backup_trust",
+    )
 )
 SCALAR_KEYS = frozenset(
     ("max_distance", "isolation", "allow_emergency", "requirement")
@@ -109,6 +121,10 @@ class Requirements:
     allow_emergency: bool | None = None
     capabilities: tuple[tuple[str, str], ...] = ()
     requirement: str | None = None
+    #: White-lists the host's domain's DCoT must hold (every member).
+    domain_trust: frozenset[str] = frozenset()
+    #: White-lists the CDCoT (domain and its backups) must hold.
+    backup_trust: frozenset[str] = frozenset()
 
     @property
     def exclusive(self) -> bool:
@@ -260,7 +276,12 @@ def parse(
             distance = parse_distance(key, raw)
         elif key == "whitelist":
             fields["whitelists"] = _names(key, raw)
-        elif key in ("exclude_users", "exclude_projects"):
+        elif key in (
+            "exclude_users",
+            "exclude_projects",
+            "domain_trust",
+            "backup_trust",
+        ):
             fields[key] = _names(key, raw)
         elif key == "isolation":
             value = _one(key, raw).lower()
@@ -318,6 +339,8 @@ def describe(reqs: Requirements) -> str:
         ("whitelist", reqs.whitelists),
         ("exclude_users", reqs.exclude_users),
         ("exclude_projects", reqs.exclude_projects),
+        ("domain_trust", reqs.domain_trust),
+        ("backup_trust", reqs.backup_trust),
     ):
         if items:
             parts.append("%s=%s" % (label, ",".join(sorted(items))))

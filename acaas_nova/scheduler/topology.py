@@ -40,6 +40,14 @@ class DomainFacts:
     backups: tuple[str, ...]
     #: In a maintenance window (``acaas-manage domain maintenance``).
     maintenance: bool = False
+    #: DC-S's stored DCoT and CDCoT (None: undefined).
+    dcot: str | None = None
+    cdcot: str | None = None
+    #: White-lists every member is trusted under: the trust class of a
+    #: defined DCoT (empty when it is undefined).
+    trusted_under: frozenset[str] = frozenset()
+    #: The same across the domain and its backups (a defined CDCoT).
+    backup_trusted_under: frozenset[str] = frozenset()
 
 
 def _epoch(when: datetime.datetime | None) -> float | None:
@@ -74,12 +82,16 @@ class Topology:
                 capabilities=dict(dom.capabilities),
                 backups=backups,
                 maintenance=dom.maintenance,
+                dcot=dom.dcot,
+                cdcot=dom.cdcot,
             )
         self.nodes: dict[NodeKey, NodeFacts] = {}
         #: Per-requirement-set verdicts (filled by matching.RequestMatcher).
         self.verdicts: dict = {}
         #: Service host name -> domain of its first node (for move sources).
         self.host_domains: dict[str, str] = {}
+        #: Domain name -> its member nodes, sorted.
+        self.members: dict[str, list[NodeKey]] = {}
         for key, node in snapshot.nodes.items():
             dom = self.domains.get(node.domain) if node.domain else None
             caps = dict(dom.capabilities) if dom else {}
@@ -95,6 +107,43 @@ class Topology:
             )
             if node.domain:
                 self.host_domains.setdefault(key[0], node.domain)
+                self.members.setdefault(node.domain, []).append(key)
+        for keys in self.members.values():
+            keys.sort()
+        self._chain_classes()
+
+    def _chain_classes(self) -> None:
+        """Fill each domain's ``trusted_under`` and ``backup_trusted_under``.
+
+        A white-list is in the DCoT's class when DC-S stored a defined DCoT
+        and every member in this snapshot is trusted (record readable) and
+        satisfies it; both must hold, so a DCoT DC-S has not yet recomputed
+        after a member's verdict never vouches for that member.
+        """
+        common = {}
+        for name, dom in self.domains.items():
+            wls = None
+            if dom.dcot is not None:
+                for key in self.members.get(name, ()):
+                    node = self.nodes[key]
+                    if node.defect or node.status != records.TRUST_TRUSTED:
+                        wls = frozenset()
+                        break
+                    wls = (
+                        node.whitelists
+                        if wls is None
+                        else wls & node.whitelists
+                    )
+            common[name] = wls or frozenset()
+        for name, dom in self.domains.items():
+            backup = frozenset()
+            if dom.cdcot is not None and all(b in common for b in dom.backups):
+                backup = common[name]
+                for b in dom.backups:
+                    backup &= common[b]
+            self.domains[name] = dataclasses.replace(
+                dom, trusted_under=common[name], backup_trusted_under=backup
+            )
 
     def distance(self, a: str, b: str) -> int | None:
         """Distance between two locations; 0 to itself, None if unknown."""

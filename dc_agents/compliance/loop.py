@@ -9,11 +9,17 @@ when there is no coordination backend) acts.  Each round the leader:
   of every compute node whose trust record changed since the last round
   (all of them on the first round after it became leader), so a lost trust
   takes its trait away within one attestation interval;
-* runs a compliance sweep when a node's trust status changed since the
-  last round, when a sweep was requested through our database (by any
+* runs a compliance sweep when something a server's requirements depend on
+  changed since the last round, and otherwise every ``[compliance]
+  sweep_interval`` seconds.  Changes are found by comparing what is
+  stored, never by waiting for an event: a node's trust status, satisfied
+  white-lists or domain, a domain's DCoT or CDCoT, and the operator-change
+  marker (:mod:`acaas_nova.db.changes`) that acaas-manage's writes to
+  domains, hosts, properties, distances, backups, maintenance windows and
+  white-lists update in their own transaction.
+* also sweeps when a sweep was requested through our database (by any
   worker: nova's notification of a server that arrived on a host that is
-  not trusted, see dc_agents.compliance.notifications), and otherwise
-  every ``[compliance] sweep_interval`` seconds.
+  not trusted, see dc_agents.compliance.notifications).
 
 Rounds run every ``[dcs] attestation_interval`` seconds.  Errors of a
 round are logged and the next round tries again; nothing stops the loop
@@ -25,6 +31,7 @@ import threading
 import time
 
 from acaas_nova import exception
+from acaas_nova.db import changes as changes_db
 from acaas_nova.db import compliance as compliance_db
 from acaas_nova.db import snapshot as snapshot_db
 from dc_agents.compliance import errors
@@ -45,7 +52,7 @@ class ComplianceLoop:
         self.traits = traits
         self.ctx = context
         self._published: dict = {}
-        self._statuses: dict = {}
+        self._facts: dict = {}
         self._last_sweep = None
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -80,18 +87,23 @@ class ComplianceLoop:
         """One round; False when this worker is not the leader."""
         if not self.coord.leads(ROLE):
             self._published.clear()
-            self._statuses = {}
+            self._facts = {}
             self._last_sweep = None
             return False
         now = time.monotonic() if now is None else now
         snap = snapshot_db.snapshot_get(self.ctx)
         if self.traits is not None and self.conf.placement.publish_traits:
             self.publish(snap)
-        # A node that stopped being trusted (or came back) since the last
-        # round triggers a sweep now; the periodic one catches the rest.
-        statuses = {key: node.status for key, node in snap.nodes.items()}
-        changed = statuses != self._statuses
-        self._statuses = statuses
+        # A trust or operator change since the last round triggers a
+        # sweep now; the periodic one catches the rest.
+        facts = self.facts(snap)
+        changed = facts != self._facts
+        if changed and self._facts:
+            LOG.info(
+                "Compliance: %s changed; sweeping now",
+                _what(self._facts, facts),
+            )
+        self._facts = facts
         requested = compliance_db.sweep_request_take(self.ctx)
         if requested:
             LOG.info("Compliance sweep requested: %s", requested)
@@ -115,6 +127,18 @@ class ComplianceLoop:
             )
         return True
 
+    def facts(self, snap) -> dict:
+        """What a sweep's verdicts depend on, beyond the clock."""
+        facts = {
+            ("node", key): (node.status, tuple(node.whitelists), node.domain)
+            for key, node in snap.nodes.items()
+        }
+        for name, dom in snap.domains.items():
+            facts[("domain", name)] = (dom.dcot, dom.cdcot)
+        last = changes_db.last(self.ctx)
+        facts[("operator", None)] = last[0] if last else None
+        return facts
+
     def publish(self, snap) -> int:
         """Sync the traits of nodes whose trust changed; returns how many."""
         written = 0
@@ -136,3 +160,16 @@ class ComplianceLoop:
             self._published[hv] = wanted
             written += 1
         return written
+
+
+def _what(before: dict, after: dict) -> str:
+    """Name one changed fact, for the log line."""
+    for key in sorted(before.keys() | after.keys(), key=repr):
+        if before.get(key) != after.get(key):
+            kind, name = key
+            if kind == "operator":
+                return "an operator setting"
+            if kind == "node":
+                return "the trust of node %s" % (name[0],)
+            return "the chains of domain %s" % name
+    return "nothing"

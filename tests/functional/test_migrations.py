@@ -50,7 +50,13 @@ def test_requirement_entries_seeded(migrated):
         "whitelist",
         "allow_emergency",
         "capability",
+        "domain_trust",
+        "backup_trust",
     } <= names
+    types = {
+        e.name: e.value_type for e in requirements.requirement_entry_list(ctx)
+    }
+    assert types["domain_trust"] == types["backup_trust"] == "list"
 
 
 def test_upgrade_is_idempotent(migrated):

@@ -92,3 +92,57 @@ def test_explain_invalid_and_nothing_qualifies(cli):
 def test_explain_bad_usage(cli):
     result = cli.fails(2, "schedule", "explain", "--hint", "oops")
     assert "malformed hint" in result.err
+
+
+def test_explain_names_the_broken_domain_chain(cli):
+    ctx = acaas_context.get_admin_context()
+    # What DC-S stores: uk-a's DCoT is undefined (c3 is untrusted); fr-a's
+    # is defined.
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    domains_db.domain_dcot_set(ctx, "uk-a", None, None, now)
+    domains_db.domain_dcot_set(ctx, "fr-a", "d" * 64, "c" * 64, now)
+    cli.ok(
+        "requirement",
+        "spec",
+        "create",
+        "chained",
+        "--project",
+        "p1",
+        "domain_trust=gold",
+        "backup_trust=gold",
+    )
+    data = cli.json(
+        "schedule",
+        "explain",
+        "--hint",
+        "acaas:requirement=chained",
+        "--project",
+        "p1",
+    )
+    assert data["requirements"] == "domain_trust=gold backup_trust=gold"
+    verdicts = {h["host"]: h["verdict"] for h in data["hosts"]}
+    assert verdicts["c1"] == (
+        "domain uk-a: no DCoT for white-list gold (its DCoT is undefined)"
+    )
+    assert verdicts["c2"] == "pass"
+    assert data["preferred"] == ["c2"]
+    # DC-S recomputed uk-a's DCoT while c3 is still untrusted in the
+    # snapshot: the member check names it.
+    domains_db.domain_dcot_set(ctx, "uk-a", "d" * 64, "c" * 64, now)
+    out = cli.ok(
+        "schedule", "explain", "--hint", "acaas:domain_trust=gold"
+    ).out
+    line = next(x for x in out.splitlines() if x.startswith("| c1"))
+    assert "no DCoT for white-list gold (node c3 is untrusted)" in line
+    # A stored value that is not a list of names is refused by the CLI.
+    result = cli.fails(
+        2,
+        "requirement",
+        "spec",
+        "create",
+        "bad",
+        "--project",
+        "p1",
+        "domain_trust=gold,,silver",
+    )
+    assert "domain_trust" in result.err

@@ -38,6 +38,7 @@ PURE_MODULES = (
     "acaas_nova/scheduler/matching.py",
     "acaas_nova/scheduler/weighing.py",
     "acaas_nova/scheduler/constraints.py",
+    "acaas_nova/scheduler/chain_reasons.py",
 )
 # Pure modules of our own they may import (themselves checked above).
 ALLOWED_OWN = (
@@ -53,6 +54,7 @@ ALLOWED_OWN = (
     "acaas_nova.scheduler.matching",
     "acaas_nova.scheduler.weighing",
     "acaas_nova.scheduler.constraints",
+    "acaas_nova.scheduler.chain_reasons",
 )
 
 

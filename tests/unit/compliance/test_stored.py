@@ -26,6 +26,7 @@ def _parse(**hints):
             allow_emergency="false",
         ),
         _parse(**{"capability:gpu": "yes", "requirement": "spec-1"}),
+        _parse(domain_trust="gold,silver", backup_trust="gold"),
     ],
 )
 def test_round_trip(reqs):
@@ -72,3 +73,11 @@ def test_nothing_stored_means_no_requirements():
 def test_corrupt_documents_are_refused_with_the_reason(text, needle):
     with pytest.raises(exception.Invalid, match=needle):
         stored.loads(text)
+
+
+def test_documents_written_before_domain_trust_still_load():
+    text = stored.dumps(_parse(whitelist="gold")).replace(
+        ',"domain_trust":[]', ""
+    )
+    assert "domain_trust" not in text
+    assert stored.loads(text).domain_trust == frozenset()

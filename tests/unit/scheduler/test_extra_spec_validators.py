@@ -31,6 +31,8 @@ GOOD = [
     ("acaas:allow_emergency", "false"),
     ("acaas:allow_emergency", "True"),
     ("acaas:capability:gpu", "yes"),
+    ("acaas:domain_trust", "gold"),
+    ("acaas:backup_trust", "gold, silver"),
 ]
 BAD = [
     ("acaas:location", ""),
@@ -42,6 +44,8 @@ BAD = [
     ("acaas:capability:gpu", ""),
     ("acaas:colour", "blue"),
     ("acaas:requirement", "rs1"),
+    ("acaas:domain_trust", ""),
+    ("acaas:backup_trust", "gold,,silver"),
 ]
 
 
