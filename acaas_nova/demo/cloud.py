@@ -100,7 +100,11 @@ class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
             self._start_compute(host)
         self.flavors = {
             size: self._create_flavor(
-                name="acaas.%s" % size, memory_mb=mb, vcpu=1, disk=1, ephemeral=0
+                name="acaas.%s" % size,
+                memory_mb=mb,
+                vcpu=1,
+                disk=1,
+                ephemeral=0,
             )
             for size, mb in FLAVORS.items()
         }

@@ -36,6 +36,11 @@ def wait_for(predicate, timeout: float, what: str, check=None):
         time.sleep(0.1)
 
 
+def location_label(domain: str) -> str:
+    location, source = nodes_mod.DOMAINS[domain]
+    return location if source == "local" else "%s, %s" % (location, source)
+
+
 class Story:
     def __init__(self, screen, cloud, daemons, tpms, base, loop_factory):
         self.screen = screen
@@ -95,7 +100,7 @@ class Story:
                 (
                     n.name,
                     n.domain,
-                    "%s (%s)" % nodes_mod.DOMAINS[n.domain],
+                    location_label(n.domain),
                     n.build,
                     "%d files" % (len(n.log) - 1),
                     "demo CA",
@@ -244,17 +249,32 @@ class Story:
             "Why %s went to %s (acaas-manage schedule explain)"
             % (server["name"], server["host"])
         )
-        result = tenants.explain(
-            self.ctx, CONF, server["user"], server["hints"]
+        hints = []
+        for key, value in server["hints"].items():
+            hints += ["--hint", "%s=%s" % (key, value)]
+        user = server["user"]
+        text = self.manage(
+            "schedule",
+            "explain",
+            "--project",
+            tenants.TENANTS[user],
+            "--user",
+            user,
+            *hints,
         )
-        self.screen.note("Requirements: %s" % result.requirements)
-        self.screen.table(
-            ["Host", "Domain", "Location", "Status", "Verdict"],
-            [
-                (v.host, v.domain, v.location, v.status, v.verdict)
-                for v in result.hosts
-            ],
-        )
+        for line in text.rstrip().splitlines():
+            self.screen.note(line)
+        result = tenants.explain(self.ctx, CONF, user, server["hints"])
+        verdicts = {v.host: v.verdict for v in result.hosts}
+        if verdicts.get(server["host"]) != "pass":
+            self.fail(
+                "schedule explain refuses %s's host %s: %s"
+                % (
+                    server["name"],
+                    server["host"],
+                    verdicts.get(server["host"]),
+                )
+            )
         refused = [v for v in result.hosts if v.host != server["host"]]
         if any(v.verdict == "pass" for v in refused):
             self.screen.note(

@@ -37,8 +37,13 @@ class Screen:
     def note(self, text: str) -> None:
         self.write("  " + text)
 
-    def command(self, argv) -> None:
-        self.write("  $ acaas-manage " + " ".join(argv))
+    def command(self, argv, base=None) -> None:
+        """An acaas-manage command line; files below ``base`` are shown
+        relative to the demo's folder ($DEMO)."""
+        text = " ".join(argv)
+        if base is not None:
+            text = text.replace(str(base), "$DEMO")
+        self.write("  $ acaas-manage " + text)
 
     def table(self, headers, rows) -> None:
         rows = [["-" if c is None else str(c) for c in row] for row in rows]

@@ -44,7 +44,7 @@ SERVERS = (
 #: The server whose host is compromised.
 VICTIM_OF = "train-1"
 #: The server whose refusals are explained host by host.
-EXPLAINED = "db-1"
+EXPLAINED = "shop-db"
 
 
 def describe(hints: dict) -> str:

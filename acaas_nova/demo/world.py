@@ -58,10 +58,11 @@ class Manage:
     def __init__(self, screen, conf_path: Path) -> None:
         self.screen = screen
         self.conf_path = conf_path
+        self.base = conf_path.parent
 
     def __call__(self, *argv, show=True, fmt=None) -> str:
         if show:
-            self.screen.command(argv)
+            self.screen.command(argv, self.base)
         full = ["--config-file", str(self.conf_path)]
         if fmt:
             full += ["--format", fmt]
