@@ -32,8 +32,8 @@ def program(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise errors.DemoError(
-            reason="program %s not found (tools/demo.sh installs swtpm with apt-get)"
-            % name
+            reason="program %s not found (tools/demo.sh installs swtpm "
+            "with apt-get)" % name
         )
     return path
 
