@@ -23,14 +23,6 @@ from pathlib import Path
 from acaas_nova import exception
 from acaas_nova.demo import tables
 
-KEYS = (
-    "nodes",
-    "servers",
-    "placed_ok",
-    "untrusted_after_s",
-    "moved",
-    "left_on_bad",
-)
 STEPS = 8
 
 
@@ -59,11 +51,6 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def result_line(result: dict, seconds: float) -> str:
-    values = ["%s=%s" % (k, result.get(k, "-")) for k in KEYS]
-    return "RESULT %s seconds=%.1f" % (" ".join(values), seconds)
-
-
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     # nova runs natively threaded here, never under eventlet (it must be
@@ -89,7 +76,7 @@ def main(argv=None) -> int:
         code = 1
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    screen.write(result_line(result, screen.elapsed()))
+    screen.write(tables.result_line(result, screen.elapsed()))
     return code
 
 
@@ -103,8 +90,13 @@ def _run(args, screen, base: Path, result: dict) -> int:
     )
     screen.write(
         "acaas-demo: %d compute nodes, each with its own swtpm; nova's own "
-        "in-process cloud; acaas-nova's database %s"
-        % (len(names), db_url.split("://")[0])
+        "in-process cloud;\nacaas-nova's database: %s"
+        % (
+            len(names),
+            "a temporary SQLite file"
+            if args.database_connection is None
+            else db_url.rpartition("@")[2],
+        )
     )
     tpms = world.TPMs(base / "tpms", names)
     cleanups = [tpms.stop]
@@ -130,7 +122,7 @@ def _run(args, screen, base: Path, result: dict) -> int:
 
 
 def _story(args, screen, base, result, cloud, tpms, cleanups) -> int:
-    from acaas_nova.demo import compliance_loop
+    from acaas_nova.demo import cloud as cloud_mod
     from acaas_nova.demo import compromise
     from acaas_nova.demo import daemons as daemons_mod
     from acaas_nova.demo import story as story_mod
@@ -145,7 +137,7 @@ def _story(args, screen, base, result, cloud, tpms, cleanups) -> int:
         daemons,
         tpms,
         base,
-        lambda: compliance_loop.build(cloud, daemons, base, cleanups),
+        lambda: cloud_mod.compliance_loop(cloud, daemons, base, cleanups),
     )
     story.result = result
     result["nodes"] = len(tpms.tpms)

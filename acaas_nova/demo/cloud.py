@@ -22,12 +22,17 @@ from nova.tests.functional.api import client as api_client
 from oslo_config import cfg
 
 from acaas_nova import conf as acaas_conf
+from acaas_nova import context as acaas_context
+from acaas_nova import exception
 from acaas_nova.db import api as db_api
 from acaas_nova.db import migration
-from acaas_nova.demo import errors
 from acaas_nova.scheduler import runtime
 from dc_agents.compliance import compute
+from dc_agents.compliance import loop as loop_mod
+from dc_agents.compliance import manager as manager_mod
+from dc_agents.compliance import nova_cloud
 from dc_agents.compliance import traits
+from dc_agents.dcs import coordination
 
 CONF = nova.conf.CONF
 FILTER = "acaas_nova.scheduler.filters.acaas_filter.ACaaSFilter"
@@ -44,7 +49,9 @@ def api_paste_config() -> str:
             located = path.locate()
             if os.path.exists(located):
                 return os.path.abspath(located)
-    raise errors.DemoError(reason="nova's api-paste.ini is not installed")
+    raise exception.DemoStepFailed(
+        reason="nova's api-paste.ini is not installed"
+    )
 
 
 class FixtureIdentity(plugin.BaseAuthPlugin):
@@ -135,7 +142,7 @@ class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
             if server["status"] in ("ACTIVE", "ERROR"):
                 return server
             if time.monotonic() > deadline:
-                raise errors.DemoError(
+                raise exception.DemoStepFailed(
                     reason="server %s still %s after %ds"
                     % (name, server["status"], BOOT_TIMEOUT)
                 )
@@ -174,3 +181,25 @@ class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
         acaas_conf.register_client_opts(conf)
         conf(["--config-file", path], project="acaas", default_config_files=[])
         return nova_client, traits.PlacementTraits.from_conf(conf)
+
+
+def compliance_loop(cloud, daemons, base, cleanups):
+    """DC-S's compliance loop (not started), reaching ``cloud`` over HTTP.
+
+    The loop, manager and clients are the product's, what ``acaas-dcs``
+    starts with ``[compliance] enabled``, built from DC-S's own config
+    file.  It runs in the demo process in every mode: nova's in-process
+    API and placement are reached through wsgi-intercept, which only this
+    process has, so ``acaas-dcs`` runs with compliance disabled.
+    """
+    conf = daemons.dcs_conf()
+    nova_client, placement = cloud.compliance_clients(conf, str(base))
+    ctx = acaas_context.get_admin_context()
+    manager = manager_mod.ComplianceManager(
+        conf, nova_cloud.NovaCloud(nova_client, placement), ctx
+    )
+    loop = loop_mod.ComplianceLoop(
+        conf, coordination.Coordination(conf), manager, placement, ctx
+    )
+    cleanups.append(loop.stop)
+    return loop

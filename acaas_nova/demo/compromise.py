@@ -88,11 +88,22 @@ def fence_and_move(story, victim: str) -> None:
         for a in reversed(compliance_db.action_list(story.ctx, kind="migrate"))
     }
     rows, moved, left = [], 0, 0
+    home = story.domain_of(victim)
+    backups = {b for d, b, _p in nodes_mod.BACKUPS if d == home}
     for s in before:
         now = cloud.host_of(s["id"])
         move = moves.get(s["id"])
         moved += now != victim
         left += now == victim
+        expected = {"same-domain": {home}, "backup": backups}
+        if now != victim and (
+            move is None
+            or story.domain_of(now) not in expected.get(move.tier, ())
+        ):
+            story.fail(
+                "%s moved to %s (%s), not by the same-domain or backup tier"
+                % (s["name"], now, story.domain_of(now))
+            )
         rows.append(
             (
                 s["name"],

@@ -14,13 +14,14 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
 from oslo_config import cfg
 
 from acaas_nova import conf as acaas_conf
-from acaas_nova.demo import errors
+from acaas_nova import exception
 from dc_agents import rpc
 from dc_agents.dcc import agent as agent_mod
 from dc_agents.dcc import manager as dcc_manager
@@ -34,6 +35,7 @@ LOG = logging.getLogger(__name__)
 #: [dcs] attestation_interval and attestation_deadline (seconds)
 INTERVAL = 2.0
 DEADLINE = 3.0
+START_TIMEOUT = 30
 #: What every daemon's acaas.conf holds (a [dcc] section ends it; each
 #: agent appends its node's options).  Compliance sweeps every interval;
 #: it runs in the demo process (see compliance_loop), never in acaas-dcs.
@@ -111,6 +113,7 @@ class Daemons:
         path = self.write("dcs")
         if not self.in_process:
             self._spawn("acaas-dcs", "dcs", path)
+            self._wait_started()
             return
         conf = load_conf(path)
         self.transport = rpc.get_transport(conf)
@@ -173,18 +176,32 @@ class Daemons:
                 env=dict(os.environ, TSS2_LOG="all+none"),
             )
         except OSError as exc:
-            raise errors.DemoError(
+            raise exception.DemoStepFailed(
                 reason="cannot start %s: %s" % (script, exc)
             ) from None
         finally:
             log.close()
 
+    def _wait_started(self) -> None:
+        """Until acaas-dcs serves: agents' first requests must not be lost
+        before its queues exist."""
+        log = self.base / "dcs.log"
+        deadline = time.monotonic() + START_TIMEOUT
+        while "acaas-dcs started" not in log.read_text(errors="replace"):
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise exception.DemoStepFailed(
+                    reason="acaas-dcs did not start within %ds (log %s)"
+                    % (START_TIMEOUT, log)
+                )
+            time.sleep(0.1)
+
     def check_alive(self) -> None:
         if self.failed:
-            raise errors.DemoError(reason="; ".join(self.failed))
+            raise exception.DemoStepFailed(reason="; ".join(self.failed))
         for name, proc in self.procs.items():
             if proc.poll() is not None:
-                raise errors.DemoError(
+                raise exception.DemoStepFailed(
                     reason="%s exited with %d (log %s.log)"
                     % (name, proc.returncode, self.base / name)
                 )

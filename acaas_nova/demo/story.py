@@ -9,11 +9,12 @@ import time
 import nova.conf
 
 from acaas_nova import context as acaas_context
+from acaas_nova import exception
 from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import events as events_db
 from acaas_nova.demo import daemons as daemons_mod
-from acaas_nova.demo import errors
 from acaas_nova.demo import nodes as nodes_mod
+from acaas_nova.demo import tables
 from acaas_nova.demo import tenants
 from acaas_nova.demo import world
 
@@ -30,15 +31,10 @@ def wait_for(predicate, timeout: float, what: str, check=None):
         if check is not None:
             check()
         if time.monotonic() > deadline:
-            raise errors.DemoError(
+            raise exception.DemoStepFailed(
                 reason="%s not reached within %ds" % (what, timeout)
             )
         time.sleep(0.1)
-
-
-def location_label(domain: str) -> str:
-    location, source = nodes_mod.DOMAINS[domain]
-    return location if source == "local" else "%s, %s" % (location, source)
 
 
 class Story:
@@ -100,7 +96,7 @@ class Story:
                 (
                     n.name,
                     n.domain,
-                    location_label(n.domain),
+                    tables.location_label(n.domain),
                     n.build,
                     "%d files" % (len(n.log) - 1),
                     "demo CA",
@@ -114,15 +110,22 @@ class Story:
 
     def attest(self) -> None:
         d = self.daemons
-        how = (
-            "DC-S and %d DC-C agents as threads of this process, over "
-            "oslo.messaging's in-process transport (fake://)"
-            if d.in_process
-            else "DC-S and %d DC-C agents as acaas-dcs/acaas-dcc processes "
-            "over " + d.url.split("@")[-1]
-        )
         self.screen.step("DC-C agents register and attest")
-        self.screen.note(how % len(self.nodes))
+        if d.in_process:
+            self.screen.note(
+                "DC-S and %d DC-C agents run as threads of this process, over "
+                "oslo.messaging's" % len(self.nodes)
+            )
+            self.screen.note("in-process transport (fake://)")
+        else:
+            self.screen.note(
+                "DC-S and %d DC-C agents run as acaas-dcs/acaas-dcc processes"
+                " over %s" % (len(self.nodes), tables.public_url(d.url))
+            )
+        self.screen.note(
+            "DC-S's compliance loop runs in this process (nova's API is "
+            "in-process here)"
+        )
         self.screen.note(
             "each sends its EK certificate (checked against the demo CA) "
             "and a new AK; DC-S"
@@ -152,10 +155,10 @@ class Story:
             wait_for(
                 all_trusted, ATTEST_TIMEOUT, "all nodes trusted", d.check_alive
             )
-        except errors.DemoError as exc:
+        except exception.DemoStepFailed as exc:
             statuses = {h: r.status for h, r in self.registrations().items()}
             events = events_db.event_list(self.ctx, limit=3)
-            raise errors.DemoError(
+            raise exception.DemoStepFailed(
                 reason="%s; status %s; last events: %s"
                 % (
                     exc.kwargs["reason"],

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from acaas_nova.demo import errors
+from acaas_nova import exception
 
 SETUP_TIMEOUT = 60
 START_TIMEOUT = 10
@@ -31,7 +31,7 @@ _GET_RANDOM = struct.pack(">HIIH", 0x8001, 12, 0x17B, 8)
 def program(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise errors.DemoError(
+        raise exception.DemoStepFailed(
             reason="program %s not found (tools/demo.sh installs swtpm "
             "with apt-get)" % name
         )
@@ -100,7 +100,7 @@ class DemoCA:
             return
         _out, err = proc.communicate(timeout=SETUP_TIMEOUT)
         if proc.returncode != 0:
-            raise errors.DemoError(
+            raise exception.DemoStepFailed(
                 reason="swtpm_setup failed (%d): %s"
                 % (proc.returncode, (err or "").strip()[-300:])
             )
@@ -169,7 +169,7 @@ class Swtpm:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.proc.poll() is not None:
-                raise errors.DemoError(
+                raise exception.DemoStepFailed(
                     reason="swtpm exited with %d (log in %s)"
                     % (self.proc.returncode, self.dir / "swtpm.log")
                 )
@@ -181,7 +181,7 @@ class Swtpm:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise errors.DemoError(
+                raise exception.DemoStepFailed(
                     reason="swtpm not ready after %ds" % START_TIMEOUT
                 )
             time.sleep(0.02)

@@ -3,7 +3,17 @@
 import sys
 import time
 
+from acaas_nova.demo import nodes as nodes_mod
+
 WIDTH = 78
+KEYS = (
+    "nodes",
+    "servers",
+    "placed_ok",
+    "untrusted_after_s",
+    "moved",
+    "left_on_bad",
+)
 
 
 class Screen:
@@ -61,3 +71,19 @@ class Screen:
         self.write(line(["-" * w for w in widths]).rstrip())
         for row in rows:
             self.write(line(row).rstrip())
+
+
+def public_url(url: str) -> str:
+    """A transport URL without its credentials."""
+    scheme, _sep, rest = url.partition("://")
+    return "%s://%s" % (scheme, rest.rpartition("@")[2])
+
+
+def location_label(domain: str) -> str:
+    location, source = nodes_mod.DOMAINS[domain]
+    return location if source == "local" else "%s, %s" % (location, source)
+
+
+def result_line(result: dict, seconds: float) -> str:
+    values = ["%s=%s" % (k, result.get(k, "-")) for k in KEYS]
+    return "RESULT %s seconds=%.1f" % (" ".join(values), seconds)

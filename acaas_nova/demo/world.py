@@ -11,8 +11,8 @@ import io
 import json
 from pathlib import Path
 
+from acaas_nova import exception
 from acaas_nova.cmd import manage
-from acaas_nova.demo import errors
 from acaas_nova.demo import nodes as nodes_mod
 from acaas_nova.demo import swtpm as swtpm_mod
 
@@ -70,7 +70,7 @@ class Manage:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = manage.main(full + list(argv))
         if code != 0:
-            raise errors.DemoError(
+            raise exception.DemoStepFailed(
                 reason="acaas-manage %s: exit %d: %s"
                 % (" ".join(argv), code, err.getvalue().strip())
             )
