@@ -15,6 +15,7 @@ moved=<m> left_on_bad=<z> seconds=<t>
 import argparse
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import traceback
@@ -51,6 +52,10 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     # nova runs natively threaded here, never under eventlet (it must be
@@ -58,6 +63,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("OS_NOVA_DISABLE_EVENTLET_PATCHING", "1")
     if args.debug:
         os.environ["OS_DEBUG"] = "1"
+    # SIGTERM stops the demo like Ctrl-C: its daemons and swtpms are
+    # stopped on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     screen = tables.Screen(total_steps=STEPS)
     base = Path(tempfile.mkdtemp(prefix="acaas-demo-"))
     result: dict = {}
@@ -66,6 +74,11 @@ def main(argv=None) -> int:
     except exception.ACaaSException as exc:
         screen.write("acaas-demo: error: %s" % exc)
         code = 1
+    except KeyboardInterrupt:
+        screen.write(
+            "acaas-demo: interrupted (everything it started is stopped)"
+        )
+        code = 130
     except Exception as exc:  # noqa: BLE001 -- one line, never a traceback
         if args.debug:
             traceback.print_exc()
