@@ -25,6 +25,8 @@ from acaas_nova import exception
 from acaas_nova.demo import tables
 
 STEPS = 8
+#: oslo.messaging drivers: the in-process one, or a real broker's.
+TRANSPORTS = ("fake", "rabbit", "kafka", "amqp")
 
 
 def parse_args(argv):
@@ -73,7 +75,7 @@ def main(argv=None) -> int:
         code = _run(args, screen, base, result)
     except exception.ACaaSException as exc:
         screen.write("acaas-demo: error: %s" % exc)
-        code = 1
+        code = exc.exit_code
     except KeyboardInterrupt:
         screen.write(
             "acaas-demo: interrupted (everything it started is stopped)"
@@ -93,10 +95,34 @@ def main(argv=None) -> int:
     return code
 
 
+def check_urls(args) -> None:
+    """A clear one-line error for a URL the demo cannot use (checked
+    before anything imports oslo.messaging: nova must come first)."""
+    import sqlalchemy
+
+    scheme, sep, _rest = args.transport_url.partition("://")
+    if not sep or scheme not in TRANSPORTS:
+        raise exception.Invalid(
+            reason="--transport-url %s: expected %s"
+            % (
+                args.transport_url,
+                " or ".join("%s://..." % t for t in TRANSPORTS),
+            )
+        )
+    if args.database_connection:
+        try:
+            sqlalchemy.engine.make_url(args.database_connection)
+        except sqlalchemy.exc.ArgumentError as exc:
+            raise exception.Invalid(
+                reason="--database-connection: %s" % exc
+            ) from None
+
+
 def _run(args, screen, base: Path, result: dict) -> int:
     from acaas_nova.demo import nodes as nodes_mod
     from acaas_nova.demo import world
 
+    check_urls(args)
     names = [node[0] for node in nodes_mod.NODES]
     db_url = args.database_connection or "sqlite:///%s" % (
         base / "acaas.sqlite"

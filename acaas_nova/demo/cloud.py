@@ -96,6 +96,8 @@ class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
             weight_classes=["nova.scheduler.weights.all_weighers", WEIGHER],
             group="filter_scheduler",
         )
+        # The scheduler re-reads trust and topology at most a second old.
+        self.flags(snapshot_max_age=1, group="acaas")
         self.flags(allow_resize_to_same_host=False)
         db_api.configure(CONF, force=True)
         migration.upgrade()

@@ -196,14 +196,22 @@ class Daemons:
                 )
             time.sleep(0.1)
 
+    def last_log_line(self, name: str) -> str:
+        try:
+            text = (self.base / ("%s.log" % name)).read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        lines = [line for line in text.splitlines() if line.strip()]
+        return lines[-1][-300:] if lines else "(empty log)"
+
     def check_alive(self) -> None:
         if self.failed:
             raise exception.DemoStepFailed(reason="; ".join(self.failed))
         for name, proc in self.procs.items():
             if proc.poll() is not None:
                 raise exception.DemoStepFailed(
-                    reason="%s exited with %d (log %s.log)"
-                    % (name, proc.returncode, self.base / name)
+                    reason="%s exited with %d: %s"
+                    % (name, proc.returncode, self.last_log_line(name))
                 )
 
     # -- stop --------------------------------------------------------------

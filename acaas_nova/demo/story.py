@@ -64,6 +64,13 @@ class Story:
         self.screen.step("The operator describes the infrastructure")
         self.manage("db", "sync")
         world.describe_infrastructure(self.manage)
+        # The GPU and SSD nodes, recorded before their agents register
+        # (they join their domains when DC-S first finds them trusted).
+        for name, _domain, _build, props in nodes_mod.NODES:
+            if props:
+                self.manage("host", "add", name)
+                pairs = ["%s=%s" % kv for kv in props.items()]
+                self.manage("add_properties", name, *pairs)
         self.manage(
             "requirement",
             "spec",
@@ -123,10 +130,6 @@ class Story:
                 " over %s" % (len(self.nodes), tables.public_url(d.url))
             )
         self.screen.note(
-            "DC-S's compliance loop runs in this process (nova's API is "
-            "in-process here)"
-        )
-        self.screen.note(
             "each sends its EK certificate (checked against the demo CA) "
             "and a new AK; DC-S"
         )
@@ -141,8 +144,6 @@ class Story:
         d.start_dcs()
         for node in self.nodes.values():
             d.start_dcc(node)
-        self.loop = self.loop_factory()
-        self.loop.start()
 
         def all_trusted():
             regs = self.registrations()
@@ -169,10 +170,6 @@ class Story:
                     ),
                 )
             ) from None
-        for node in self.nodes.values():
-            pairs = ["%s=%s" % kv for kv in node.properties.items()]
-            if pairs:
-                self.manage("add_properties", node.name, *pairs)
         self.screen.table(
             ["Node", "Status", "Domain", "White-lists", "CID"],
             [
@@ -180,13 +177,22 @@ class Story:
                 for h, r in sorted(self.registrations().items())
             ],
         )
+        # Started once every node is trusted: it fences any node that is
+        # not (a node just registered is not trusted yet).
+        self.loop = self.loop_factory()
+        self.loop.start()
+        self.screen.note(
+            "DC-S's compliance loop starts, in this process (nova's API is "
+            "in-process here):"
+        )
+        self.screen.note("it fences untrusted nodes and moves their servers")
 
     def registrations(self) -> dict:
         regs = {}
         for name in self.nodes:
             try:
                 reg = attestation_db.registration_get(self.ctx, name)
-            except Exception:  # noqa: BLE001 -- not registered yet
+            except exception.NotFound:  # not registered yet
                 continue
             if reg.registered or reg.status != "unknown":
                 regs[name] = reg
@@ -207,6 +213,7 @@ class Story:
                     "id": server["id"],
                     "status": server["status"],
                     "host": server.get("OS-EXT-SRV-ATTR:host"),
+                    "fault": (server.get("fault") or {}).get("message"),
                 }
             )
         placed = [

@@ -90,7 +90,12 @@ def placed_ok(ctx, conf, server: dict, placed) -> tuple[bool, str]:
     """(ok, why) for one booted server (``placed``: (name, project, host)
     of every server)."""
     if server["status"] != "ACTIVE":
-        return False, "status %s" % server["status"]
+        result = explain(ctx, conf, server["user"], server["hints"])
+        return False, "status %s (%s); schedule explain now: %s" % (
+            server["status"],
+            server["fault"],
+            "; ".join("%s: %s" % (v.host, v.verdict) for v in result.hosts),
+        )
     result = explain(ctx, conf, server["user"], server["hints"])
     if server["host"] not in result.preferred:
         verdicts = {v.host: v.verdict for v in result.hosts}
