@@ -47,6 +47,12 @@ def parse_args(argv):
         help="acaas-nova's database, empty (default: a temporary SQLite file)",
     )
     parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the demo's folder (config files, daemon logs, TPM "
+        "states) and print where it is",
+    )
+    parser.add_argument(
         "--debug",
         action="store_true",
         help="print nova's and the daemons' logs and any traceback",
@@ -90,7 +96,10 @@ def main(argv=None) -> int:
         )
         code = 1
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        if args.keep:
+            screen.write("acaas-demo: its folder is kept: %s" % base)
+        else:
+            shutil.rmtree(base, ignore_errors=True)
     screen.write(tables.result_line(result, screen.elapsed()))
     return code
 

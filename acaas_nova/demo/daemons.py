@@ -202,6 +202,8 @@ class Daemons:
         except OSError:
             return "(no log)"
         lines = [line for line in text.splitlines() if line.strip()]
+        errors = [ln for ln in lines if " ERROR " in ln or " CRITICAL " in ln]
+        lines = errors or lines
         return lines[-1][-300:] if lines else "(empty log)"
 
     def check_alive(self) -> None:
