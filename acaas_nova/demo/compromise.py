@@ -10,6 +10,7 @@ when none has room for them, to the backup domain.
 
 import time
 
+from acaas_nova import exception
 from acaas_nova.db import compliance as compliance_db
 from acaas_nova.demo import daemons as daemons_mod
 from acaas_nova.demo import nodes as nodes_mod
@@ -21,9 +22,15 @@ MOVE_TIMEOUT = 60.0
 
 def choose_victim(story) -> str:
     """The node running the GPU training server (compute-1)."""
-    return next(
+    host = next(
         s["host"] for s in story.servers if s["name"] == tenants.VICTIM_OF
     )
+    if host is None:
+        raise exception.DemoStepFailed(
+            reason="%s is not running: no node to compromise"
+            % tenants.VICTIM_OF
+        )
+    return host
 
 
 def tamper(story) -> str:

@@ -94,7 +94,8 @@ class Daemons:
         self.transport = None
         self.dcs = None
         self.procs: dict[str, subprocess.Popen] = {}
-        self.threads: list = []
+        self.agent_threads: list[threading.Thread] = []
+        self.rpc_servers: list = []
         self.failed: list[str] = []
         self.stop_event = threading.Event()
 
@@ -132,7 +133,7 @@ class Daemons:
             daemon=True,
         )
         thread.start()
-        self.threads.append(thread)
+        self.agent_threads.append(thread)
 
     def _run_agent(self, conf) -> None:
         try:
@@ -161,7 +162,7 @@ class Daemons:
         ]
         for server in servers:
             server.start()
-        self.threads.append(servers)
+        self.rpc_servers.extend(servers)
         if not dcc_service.enrol_until_done(agent, conf, self.stop_event):
             self.failed.append("DC-C %s did not register" % name)
 
@@ -191,8 +192,8 @@ class Daemons:
             self.check_alive()
             if time.monotonic() > deadline:
                 raise exception.DemoStepFailed(
-                    reason="acaas-dcs did not start within %ds (log %s)"
-                    % (START_TIMEOUT, log)
+                    reason="acaas-dcs did not start within %ds: %s"
+                    % (START_TIMEOUT, self.last_log_line("dcs"))
                 )
             time.sleep(0.1)
 
@@ -229,11 +230,12 @@ class Daemons:
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
-        for item in self.threads:
-            if isinstance(item, list):
-                for server in item:
-                    server.stop()
-                    server.wait()
+        for thread in self.agent_threads:
+            thread.join(timeout=10)
+        for server in self.rpc_servers:
+            server.stop()
+        for server in self.rpc_servers:
+            server.wait()
         if self.dcs is not None:
             self.dcs.stop()
         if self.transport is not None:

@@ -1,7 +1,8 @@
 """The demo's story, one phase per step; every step checks its outcome.
 
-A step that does not behave as described raises :class:`DemoError`, so
-the demo doubles as an end-to-end check.
+A step that cannot go on raises ``DemoStepFailed``; one that went on but
+not as described is recorded with :meth:`Story.fail`.  Either makes the
+demo exit non-zero, so it doubles as an end-to-end check.
 """
 
 import time
