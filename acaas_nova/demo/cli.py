@@ -13,6 +13,7 @@ moved=<m> left_on_bad=<z> seconds=<t>
 """
 
 import argparse
+import logging
 import os
 import shutil
 import signal
@@ -127,6 +128,19 @@ def check_urls(args) -> None:
             ) from None
 
 
+def _quiet_logs(debug: bool) -> None:
+    """Only errors reach the screen, on stderr (nova's test code sets up
+    oslo.log on stdout when imported); ``--debug`` shows everything."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if getattr(handler, "stream", None) is sys.stdout:
+            handler.setStream(sys.stderr)
+    level = logging.DEBUG if debug else logging.ERROR
+    root.setLevel(level)
+    for name in ("alembic", "nova"):
+        logging.getLogger(name).setLevel(level)
+
+
 def _run(args, screen, base: Path, result: dict) -> int:
     from acaas_nova.demo import nodes as nodes_mod
     from acaas_nova.demo import world
@@ -153,6 +167,7 @@ def _run(args, screen, base: Path, result: dict) -> int:
         screen.step("Starting nova's in-process cloud")
         from acaas_nova.demo import cloud as cloud_mod
 
+        _quiet_logs(args.debug)
         cloud = cloud_mod.DemoCloud(db_url, names)
         cleanups.append(cloud.stop)
         cloud.start()
