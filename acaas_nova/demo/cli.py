@@ -56,7 +56,8 @@ def parse_args(argv):
     parser.add_argument(
         "--debug",
         action="store_true",
-        help="print nova's and the daemons' logs and any traceback",
+        help="print log messages at debug level (nova's own are captured "
+        "by its fixtures) and the traceback of an unexpected error",
     )
     return parser.parse_args(argv)
 
@@ -70,8 +71,6 @@ def main(argv=None) -> int:
     # nova runs natively threaded here, never under eventlet (it must be
     # decided before anything imports nova).
     os.environ.setdefault("OS_NOVA_DISABLE_EVENTLET_PATCHING", "1")
-    if args.debug:
-        os.environ["OS_DEBUG"] = "1"
     # SIGTERM stops the demo like Ctrl-C: its daemons and swtpms are
     # stopped on the way out.
     signal.signal(signal.SIGTERM, _interrupt)
