@@ -92,6 +92,12 @@ class ConfigError(ACaaSException):
     msg_fmt = "Configuration error: %(reason)s"
 
 
+class DemoStepFailed(ACaaSException):
+    """A step of acaas-demo did not behave as described."""
+
+    msg_fmt = "demo step failed: %(reason)s"
+
+
 # -- Attestation --------------------------------------------------------------
 
 

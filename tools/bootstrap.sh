@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
 # Create or update the project's virtualenv (.venv) with OpenStack's pins.
-#   tools/bootstrap.sh          runtime requirements (enough for the demo)
-#   tools/bootstrap.sh --test   plus test requirements (nova 34, placement,
-#                               tpm2-pytss, pytest ...); needs libtss2-dev
+#   tools/bootstrap.sh          runtime requirements
+#   tools/bootstrap.sh --demo   plus what acaas-demo needs (nova 34, placement,
+#                               nova's functional fixtures, tpm2-pytss); needs
+#                               libtss2-dev
+#   tools/bootstrap.sh --test   plus test requirements (the demo's, pytest ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 VENV=${ACAAS_VENV:-.venv}
+mode=${1:-runtime}
 stamp_input=$(cat requirements.txt upper-constraints.txt setup.cfg)
 reqs=(-r requirements.txt)
-if [ "${1:-}" = "--test" ]; then
-    reqs+=(-r test-requirements.txt)
-    stamp_input+=$(cat test-requirements.txt)
-fi
+case "$mode" in
+    runtime) ;;
+    --demo)
+        reqs+=(-r demo-requirements.txt)
+        stamp_input+=$(cat demo-requirements.txt)
+        ;;
+    --test)
+        reqs+=(-r test-requirements.txt)
+        stamp_input+=$(cat test-requirements.txt demo-requirements.txt)
+        ;;
+    *)
+        echo "usage: tools/bootstrap.sh [--demo | --test]" >&2
+        exit 2
+        ;;
+esac
 stamp=$(printf '%s' "$stamp_input" | sha256sum | cut -c1-16)
-stamp_file="$VENV/.acaas-${1:-runtime}-$stamp"
+stamp_file="$VENV/.acaas-${mode#--}-$stamp"
 if [ -e "$stamp_file" ]; then
     exit 0
 fi

@@ -186,6 +186,10 @@ class RoundRunner:
         if not asks:
             return
         round_id, nonce, made = self.book.open(asks)
+        if not made:
+            # Another thread (the wheel, or a registration's trigger)
+            # opened asks for these nodes since is_open was checked.
+            return
         if LOG.isEnabledFor(logging.DEBUG):
             for ask in made:
                 LOG.debug(

@@ -477,6 +477,37 @@ def test_round_runner_end_to_end(setup):
         runner.stop()
 
 
+def test_round_runner_skips_asks_another_thread_opened_meanwhile(setup):
+    """A registration's trigger and the wheel's round may both find a node
+    not yet asked; the later one must send nothing (it raised IndexError
+    on the empty round, failing the agent's registration)."""
+    from dc_agents.dcs import roundrunner
+
+    ctx, agents, att = setup
+    conf = att.conf
+    conf.set_override("attestation_interval", 3600, group="dcs")
+    node = _add(ctx, agents, "race0")
+    _whitelist(ctx, node)
+    api = RoundAPI(agents)
+    runner = roundrunner.RoundRunner(conf, att, api, "w1")
+    api.runner = runner
+    real_open = runner.book.open
+
+    def open_after_the_other_thread(asks):
+        asks = list(asks)
+        real_open(asks)  # the other thread's round got there first
+        return real_open(asks)
+
+    runner.book.open = open_after_the_other_thread
+    runner.start()
+    try:
+        runner.trigger(("race0", "race0"))
+        assert api.sent == []
+        assert runner.book.is_open(("race0", "race0"))
+    finally:
+        runner.stop()
+
+
 def test_round_runner_picks_up_nodes_registered_elsewhere(setup):
     from dc_agents.dcs import roundrunner
     from dc_agents.dcs import rounds

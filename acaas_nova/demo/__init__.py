@@ -1,0 +1,1 @@
+"""acaas-demo: acaas-nova end to end (glue, not a pure core)."""

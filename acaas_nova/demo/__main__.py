@@ -1,0 +1,5 @@
+import sys
+
+from acaas_nova.demo import cli
+
+sys.exit(cli.main())
