@@ -24,8 +24,10 @@ SETUP_TIMEOUT = 60
 START_TIMEOUT = 10
 #: swtpm control channel: CMD_GET_CAPABILITY answers an 8-byte bit mask.
 _CMD_GET_CAPABILITY = struct.pack(">I", 1)
-#: TPM2_GetRandom(8) without sessions: answers once Startup has run.
+#: TPM2_GetRandom(8) without sessions (TPM 2.0 Part 3, 16.1): answers
+#: once Startup has run.
 _GET_RANDOM = struct.pack(">HIIH", 0x8001, 12, 0x17B, 8)
+_PROBE_TIMEOUT = 2.0
 
 
 def program(name: str) -> str:
@@ -41,7 +43,9 @@ def program(name: str) -> str:
 class DemoCA:
     """A private swtpm-localca issuing the demo TPMs' EK certificates."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, manufacturer: str = "ACaaS-demo"
+    ) -> None:
         program("swtpm_setup")
         self.dir = Path(directory)
         self.ca_dir = self.dir / "ca"
@@ -58,8 +62,8 @@ class DemoCA:
             )
         )
         (self.dir / "localca.options").write_text(
-            "--platform-manufacturer ACaaS-demo\n--platform-version 2.1\n"
-            "--platform-model swtpm\n"
+            "--platform-manufacturer %s\n--platform-version 2.1\n"
+            "--platform-model swtpm\n" % manufacturer
         )
         self.config.write_text(
             "create_certs_tool = %s\ncreate_certs_tool_config = %s\n"
@@ -71,8 +75,11 @@ class DemoCA:
             )
         )
 
-    def manufacture(self, state_dir: Path) -> subprocess.Popen:
-        """Start manufacturing a TPM state (EK + certificate in NV)."""
+    def manufacture(
+        self, state_dir: Path, logfile: Path | None = None
+    ) -> subprocess.Popen:
+        """Start manufacturing a TPM state (EK + certificate in NV);
+        swtpm_setup logs to ``logfile`` (default: setup.log beside it)."""
         state_dir.mkdir(parents=True, exist_ok=True)
         return subprocess.Popen(
             [
@@ -87,7 +94,7 @@ class DemoCA:
                 "sha1,sha256",
                 "--overwrite",
                 "--logfile",
-                str(state_dir.parent / "setup.log"),
+                str(logfile or state_dir.parent / "setup.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -114,18 +121,47 @@ class DemoCA:
         )
 
 
-def _exchange(path: str, request: bytes, size: int) -> bytes:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(2.0)
-        sock.connect(path)
-        sock.sendall(request)
-        data = b""
-        while len(data) < size:
-            chunk = sock.recv(size - len(data))
-            if not chunk:
-                raise ConnectionError("%s closed early" % path)
-            data += chunk
-        return data
+def _read(sock: socket.socket, size: int, what: str) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError(
+                "%s closed after %d bytes" % (what, len(data))
+            )
+        data += chunk
+    return data
+
+
+def _connect(path: Path) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(_PROBE_TIMEOUT)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def probe_ready(server_socket) -> None:
+    """Raise OSError unless the swtpm behind server_socket serves.
+
+    A socket file exists as soon as swtpm has bound it, before the TPM has
+    run Startup: ready means the control channel answers
+    CMD_GET_CAPABILITY and the TPM answers TPM2_GetRandom with
+    TPM_RC_SUCCESS.
+    """
+    with _connect(Path(str(server_socket) + ".ctrl")) as ctrl:
+        ctrl.sendall(_CMD_GET_CAPABILITY)
+        _read(ctrl, 8, "control socket")
+    with _connect(server_socket) as tpm:
+        tpm.sendall(_GET_RANDOM)
+        _tag, size, rc = struct.unpack(">HII", _read(tpm, 10, "TPM socket"))
+        if size > 10:
+            _read(tpm, min(size, 4096) - 10, "TPM socket")
+    if rc != 0:
+        raise ConnectionError("TPM2_GetRandom answered rc 0x%x" % rc)
 
 
 class Swtpm:
@@ -174,10 +210,8 @@ class Swtpm:
                     % (self.proc.returncode, self.dir / "swtpm.log")
                 )
             try:
-                _exchange(self.socket + ".ctrl", _CMD_GET_CAPABILITY, 8)
-                answer = _exchange(self.socket, _GET_RANDOM, 10)
-                if struct.unpack(">HII", answer)[2] == 0:
-                    return
+                probe_ready(self.socket)
+                return
             except OSError:
                 pass
             if time.monotonic() > deadline:

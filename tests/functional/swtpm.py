@@ -20,8 +20,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import tempfile
 import time
@@ -29,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from acaas_nova.demo import swtpm as demo_swtpm
+from acaas_nova.demo.swtpm import probe_ready  # noqa: F401 (tests use it)
 from tests.functional import realparts
 
 SETUP_TIMEOUT = 60
@@ -36,120 +36,22 @@ START_TIMEOUT = 10
 MAX_SOCKET_PATH = 100
 
 
-class SwtpmCA:
-    """A private swtpm-localca: configuration plus CA keys in one folder."""
+class SwtpmCA(demo_swtpm.DemoCA):
+    """A private swtpm-localca: configuration plus CA keys in one folder
+    (the demo's, with a missing program failing or skipping the test)."""
 
     def __init__(self, directory: Path, name: str = "ACaaS test") -> None:
         realparts.require_program("swtpm_setup")
-        self.localca = realparts.require_program("swtpm_localca")
-        self.dir = Path(directory)
-        self.ca_dir = self.dir / "ca"
-        self.ca_dir.mkdir(parents=True, exist_ok=True)
-        self.config = self.dir / "swtpm_setup.conf"
-        (self.dir / "localca.conf").write_text(
-            "statedir = %s\nsigningkey = %s\n"
-            "issuercert = %s\ncertserial = %s\n"
-            % (
-                self.ca_dir,
-                self.ca_dir / "signkey.pem",
-                self.ca_dir / "issuercert.pem",
-                self.ca_dir / "certserial",
-            )
-        )
-        (self.dir / "localca.options").write_text(
-            "--platform-manufacturer %s\n--platform-version 2.1\n"
-            "--platform-model swtpm\n" % name.replace(" ", "-")
-        )
-        self.config.write_text(
-            "create_certs_tool = %s\ncreate_certs_tool_config = %s\n"
-            "create_certs_tool_options = %s\nactive_pcr_banks = sha1,sha256\n"
-            % (
-                self.localca,
-                self.dir / "localca.conf",
-                self.dir / "localca.options",
-            )
-        )
+        realparts.require_program("swtpm_localca")
+        super().__init__(directory, manufacturer=name.replace(" ", "-"))
 
     def provision(self, state_dir: Path) -> None:
         """Manufacture a TPM 2.0 state with EK certificates in NV."""
-        state_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            "swtpm_setup",
-            "--tpm2",
-            "--tpmstate",
-            str(state_dir),
-            "--config",
-            str(self.config),
-            "--create-ek-cert",
-            "--pcr-banks",
-            "sha1,sha256",
-            "--overwrite",
-            "--logfile",
-            str(state_dir.parent / (state_dir.name + "-setup.log")),
-        ]
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=SETUP_TIMEOUT
+        self.wait(
+            self.manufacture(
+                state_dir, state_dir.parent / (state_dir.name + "-setup.log")
+            )
         )
-        if proc.returncode != 0:
-            raise RuntimeError(
-                "swtpm_setup failed (%d): %s"
-                % (proc.returncode, proc.stderr.strip()[-500:])
-            )
-
-    @property
-    def bundle_pem(self) -> bytes:
-        """Root and intermediate CA certificates (PEM) of this CA."""
-        return (self.ca_dir / "swtpm-localca-rootca-cert.pem").read_bytes() + (
-            self.ca_dir / "issuercert.pem"
-        ).read_bytes()
-
-
-#: swtpm control channel: CMD_GET_CAPABILITY answers an 8-byte bit mask.
-_CMD_GET_CAPABILITY = struct.pack(">I", 1)
-#: TPM2_GetRandom(8) without sessions (TPM 2.0 Part 3, 16.1).
-_GET_RANDOM = struct.pack(">HIIH", 0x8001, 12, 0x17B, 8)
-_PROBE_TIMEOUT = 2.0
-
-
-def _read(sock: socket.socket, size: int, what: str) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError(
-                "%s closed after %d bytes" % (what, len(data))
-            )
-        data += chunk
-    return data
-
-
-def _connect(path: Path) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(_PROBE_TIMEOUT)
-    try:
-        sock.connect(str(path))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def probe_ready(server_socket: Path) -> None:
-    """Raise OSError unless the swtpm behind server_socket serves.
-
-    The control channel must answer CMD_GET_CAPABILITY, and the TPM
-    TPM2_GetRandom with TPM_RC_SUCCESS (so Startup has run).
-    """
-    with _connect(Path(str(server_socket) + ".ctrl")) as ctrl:
-        ctrl.sendall(_CMD_GET_CAPABILITY)
-        _read(ctrl, 8, "control socket")
-    with _connect(server_socket) as tpm:
-        tpm.sendall(_GET_RANDOM)
-        _tag, size, rc = struct.unpack(">HII", _read(tpm, 10, "TPM socket"))
-        if size > 10:
-            _read(tpm, min(size, 4096) - 10, "TPM socket")
-    if rc != 0:
-        raise ConnectionError("TPM2_GetRandom answered rc 0x%x" % rc)
 
 
 class Swtpm:

@@ -11,6 +11,7 @@ import socket
 
 import pytest
 
+from acaas_nova.demo import swtpm as demo_swtpm
 from acaas_nova.tpm.device import TPMDevice
 from tests.functional import swtpm as swtpm_mod
 from tests.functional.swtpm import swtpm_ca  # noqa: F401 (pytest fixtures)
@@ -38,7 +39,8 @@ def test_probe_refuses_a_socket_that_never_answers(tmp_path, monkeypatch):
     ctrl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ctrl.bind(str(path) + ".ctrl")
     ctrl.listen(1)
-    monkeypatch.setattr(swtpm_mod, "_PROBE_TIMEOUT", 0.2)
+    # The probe lives with the demo's swtpm code, which both share.
+    monkeypatch.setattr(demo_swtpm, "_PROBE_TIMEOUT", 0.2)
     try:
         # Connecting succeeds (the backlog) but nobody answers.
         with pytest.raises(OSError):
