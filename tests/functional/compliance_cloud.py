@@ -16,33 +16,14 @@ wsgi-intercept endpoints, with keystoneauth sessions:
 """
 
 import fixtures
-from keystoneauth1 import plugin
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
 from acaas_nova import conf as acaas_conf
+from acaas_nova.demo.cloud import FixtureIdentity
 from dc_agents.compliance import compute
 from dc_agents.compliance import traits
 from tests.functional import nova_cloud
-
-
-class FixtureIdentity(plugin.BaseAuthPlugin):
-    """An admin identity as nova's API fixture reads it."""
-
-    def __init__(self, endpoint, project_id):
-        super().__init__()
-        self._endpoint = endpoint
-        self._project_id = project_id
-
-    def get_headers(self, session, **kwargs):
-        return {
-            "X-Auth-User": "admin",
-            "X-Auth-Project-Id": self._project_id,
-            "X-Roles": "admin,member,reader",
-        }
-
-    def get_endpoint(self, session, **kwargs):
-        return self._endpoint
 
 
 class ComplianceCloudTestCase(nova_cloud.ACaaSCloudTestCase):

@@ -20,7 +20,6 @@ UK-US 50, FR-US 45; DE (no hosts) is 3 from FR and 8 from UK.
 """
 
 import datetime
-import importlib.metadata
 import os
 
 import fixtures
@@ -35,6 +34,7 @@ from acaas_nova.db import domains as domains_db
 from acaas_nova.db import locations as locations_db
 from acaas_nova.db import migration
 from acaas_nova.db import nodes as nodes_db
+from acaas_nova.demo.cloud import api_paste_config
 from acaas_nova.scheduler import runtime
 
 CONF = nova.conf.CONF
@@ -49,20 +49,6 @@ HOSTS = {
     "host4": ("fr-a", ("gold",), {}),
     "host5": ("em-us", ("gold",), {}),
 }
-
-
-def api_paste_config() -> str:
-    """nova's api-paste.ini as installed with the nova distribution.
-
-    nova's test fixtures look under site-packages/etc/nova, but the wheel
-    installs data files under the environment's prefix.
-    """
-    for path in importlib.metadata.distribution("nova").files or ():
-        if str(path).replace(os.sep, "/").endswith("etc/nova/api-paste.ini"):
-            located = path.locate()
-            if os.path.exists(located):
-                return os.path.abspath(located)
-    raise RuntimeError("nova's api-paste.ini is not installed")
 
 
 def _forget_acaas_groups() -> None:
