@@ -6,7 +6,9 @@ or backups, a distance, a withdrawn white-list, a maintenance window) calls
 :func:`note` inside its own transaction, which writes a fresh random token
 to the ``operator_change`` row of ``compliance_flags``.  DC-S's
 compliance loop reads the token every round and sweeps when it differs
-from the one it saw last.  Nothing depends on an event being delivered:
+from the one it saw last.  Anything else that needs a prompt sweep (DC-S's
+listener of nova's notifications) writes the same marker with
+:func:`change_note`.  Nothing depends on an event being delivered:
 the marker is durable, a worker that becomes leader sees it, and two
 changes committed together still leave a token no round has seen.
 """
@@ -38,6 +40,13 @@ def note(session, what: str) -> None:
         # row was deleted by hand.
         session.add(models.ComplianceFlag(name=OPERATOR_CHANGE, **values))
     session.flush()
+
+
+@api.translate_errors
+@api.context_manager.writer
+def change_note(context, what: str) -> None:
+    """Mark a change in a transaction of its own (see :func:`note`)."""
+    note(context.session, what)
 
 
 @api.translate_errors

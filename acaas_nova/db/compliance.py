@@ -23,11 +23,6 @@ from acaas_nova.db import records
 BREAKER = "breaker"
 BREAKER_OPEN = "open"
 BREAKER_CLOSED = "closed"
-#: A sweep asked for by any worker (e.g. the one a nova notification
-#: reached), taken by the compliance leader's next round.
-SWEEP_REQUEST = "sweep_request"
-SWEEP_PENDING = "pending"
-SWEEP_TAKEN = "taken"
 _MAX_ERROR = 2000
 
 
@@ -233,24 +228,6 @@ def flag_set(context, name, value, reason=None):
         row.reason = reason
         row.updated_at = _now()
     context.session.flush()
-
-
-def sweep_request(context, reason):
-    """Ask the compliance leader for a sweep at its next round."""
-    flag_set(context, SWEEP_REQUEST, SWEEP_PENDING, reason[:_MAX_ERROR])
-
-
-@api.translate_errors
-@api.context_manager.writer
-def sweep_request_take(context):
-    """The reason of a pending sweep request, marked taken; else None."""
-    row = context.session.get(models.ComplianceFlag, SWEEP_REQUEST)
-    if row is None or row.value != SWEEP_PENDING:
-        return None
-    row.value = SWEEP_TAKEN
-    row.updated_at = _now()
-    context.session.flush()
-    return row.reason or ""
 
 
 def breaker_open(context) -> bool:

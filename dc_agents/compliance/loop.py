@@ -17,9 +17,9 @@ when there is no coordination backend) acts.  Each round the leader:
   marker (:mod:`acaas_nova.db.changes`) that acaas-manage's writes to
   domains, hosts, properties, distances, backups, maintenance windows and
   white-lists update in their own transaction.
-* also sweeps when a sweep was requested through our database (by any
-  worker: nova's notification of a server that arrived on a host that is
-  not trusted, see dc_agents.compliance.notifications).
+  The marker is also written by any worker that receives nova's
+  notification of a server arriving on a host that is not trusted
+  (dc_agents.compliance.notifications).
 
 Rounds run every ``[dcs] attestation_interval`` seconds.  Errors of a
 round are logged and the next round tries again; nothing stops the loop
@@ -32,7 +32,6 @@ import time
 
 from acaas_nova import exception
 from acaas_nova.db import changes as changes_db
-from acaas_nova.db import compliance as compliance_db
 from acaas_nova.db import snapshot as snapshot_db
 from dc_agents.compliance import errors
 
@@ -104,13 +103,9 @@ class ComplianceLoop:
                 _what(self._facts, facts),
             )
         self._facts = facts
-        requested = compliance_db.sweep_request_take(self.ctx)
-        if requested:
-            LOG.info("Compliance sweep requested: %s", requested)
         due = self.conf.compliance.sweep_interval
         if (
             changed
-            or requested is not None
             or self._last_sweep is None
             or now - self._last_sweep >= due
         ):

@@ -10,8 +10,9 @@ whichever it is.  What a notification means is decided by
   confirms it (a notification is not proof: anyone who can publish on the
   topic could otherwise erase a running server's isolation record);
 * a server that arrived on a host that is not trusted (or not attested
-  recently enough): a sweep is requested through our database, and the
-  compliance leader runs it at its next round
+  recently enough): a sweep is requested through the change marker of
+  :mod:`acaas_nova.db.changes`, and the compliance leader runs it at its
+  next round
   (:class:`~dc_agents.compliance.loop.ComplianceLoop`), whichever worker
   got the notification.
 
@@ -29,7 +30,7 @@ import oslo_messaging
 from acaas_nova import exception
 from acaas_nova.compliance import notices
 from acaas_nova.db import attestation as attestation_db
-from acaas_nova.db import compliance as compliance_db
+from acaas_nova.db import changes as changes_db
 from acaas_nova.db import instances as instances_db
 from acaas_nova.db import records
 
@@ -93,10 +94,7 @@ class NotificationEndpoint:
             notice.instance_uuid,
             notice.host,
         )
-        try:
-            compliance_db.sweep_request(self.ctx, why)
-        except exception.Conflict:
-            pass  # another worker asked at the same moment
+        changes_db.change_note(self.ctx, why)
         LOG.info("Sweep requested: %s", why)
         return True
 

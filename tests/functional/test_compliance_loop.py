@@ -12,7 +12,6 @@ import pytest
 
 from acaas_nova import conf as acaas_conf
 from acaas_nova.db import changes as changes_db
-from acaas_nova.db import compliance as compliance_db
 from acaas_nova.db import domains as domains_db
 from acaas_nova.db import locations as locations_db
 from acaas_nova.db import nodes as nodes_db
@@ -113,16 +112,15 @@ def test_a_requested_sweep_runs_at_the_leaders_next_round_once(parts):
     ctx, loop, coord, manager, traits = parts
     loop.round(now=0.0)
     assert manager.sweeps == 1
-    compliance_db.sweep_request(ctx, "instance.create.end: server x on h9")
+    changes_db.change_note(ctx, "instance.create.end: server x on h9")
     coord.leader = False
     loop.round(now=1.0)  # not the leader: the request waits for it
     assert manager.sweeps == 1
     coord.leader = True
     loop.round(now=2.0)
     assert manager.sweeps == 2
-    loop.round(now=3.0)  # taken: not again
+    loop.round(now=3.0)  # seen: not again
     assert manager.sweeps == 2
-    assert compliance_db.sweep_request_take(ctx) is None
 
 
 def test_only_the_leader_acts_and_a_new_leader_starts_over(parts):

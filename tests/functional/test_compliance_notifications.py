@@ -17,7 +17,7 @@ import oslo_messaging
 from oslo_config import cfg
 
 from acaas_nova import conf as acaas_conf
-from acaas_nova.db import compliance as compliance_db
+from acaas_nova.db import changes as changes_db
 from acaas_nova.db import instances as instances_db
 from acaas_nova.db import records
 from dc_agents.compliance import notifications
@@ -57,6 +57,7 @@ class NotificationsTestCase(compliance_cloud.ComplianceCloudTestCase):
             self.ctx,
             nova_cloud.NovaCloud(self.nova, self.traits),
         )
+        self.marker_before = changes_db.last(self.ctx)
         self.listener.start()  # declares the pool's queue before we go on
         self.addCleanup(self._stop_listener)
         # nova's notifier, as with notification_format = versioned.
@@ -89,10 +90,9 @@ class NotificationsTestCase(compliance_cloud.ComplianceCloudTestCase):
         return instances_db.instance_trust_get(self.ctx, server_id)
 
     def _request(self):
-        flag = compliance_db.flag_get(self.ctx, compliance_db.SWEEP_REQUEST)
-        return (
-            flag if flag and flag[0] == compliance_db.SWEEP_PENDING else None
-        )
+        """(token, reason, when) of a sweep request made since setUp."""
+        marker = changes_db.last(self.ctx)
+        return marker if marker != self.marker_before else None
 
     def test_deleted_server_loses_its_trust_record(self):
         server = self.boot()
@@ -118,13 +118,9 @@ class NotificationsTestCase(compliance_cloud.ComplianceCloudTestCase):
             {"rebuild": {"imageRef": server["image"]["id"]}},
         )
         self._wait(self._request, "a sweep request")
-        value, reason, _ = compliance_db.flag_get(
-            self.ctx, compliance_db.SWEEP_REQUEST
-        )
+        _token, reason, _when = self._request()
         self.assertIn(server["id"], reason)
         self.assertIn("host3, which is not trusted", reason)
-        self.assertIsNotNone(compliance_db.sweep_request_take(self.ctx))
-        self.assertIsNone(compliance_db.sweep_request_take(self.ctx))
 
     def test_server_on_a_host_we_do_not_know_requests_a_sweep(self):
         # A forced host skips every scheduler filter; this one has no
@@ -134,9 +130,7 @@ class NotificationsTestCase(compliance_cloud.ComplianceCloudTestCase):
         server = self.admin_api.post_server({"server": body})
         server = self._wait_for_state_change(server, "ACTIVE")
         self._wait(self._request, "a sweep request")
-        reason = compliance_db.flag_get(self.ctx, compliance_db.SWEEP_REQUEST)[
-            1
-        ]
+        reason = self._request()[1]
         self.assertIn("host9, which is not trusted", reason)
 
     def test_server_on_a_trusted_host_requests_nothing(self):
