@@ -2,8 +2,9 @@
 
 The action asks the running DC-S to attest the node immediately, on DC-S's
 operator target (``[dcs] operator_topic`` over ``[dcs]
-operator_transport_url``, default ``[DEFAULT] transport_url``), waits for
-the outcome and prints it.  DC-S records it as usual (status, RCoT,
+operator_transport_url``; over ``[DEFAULT] transport_url`` only with the
+insecure ``[dcs] operator_on_agent_transport``), waits for the outcome and
+prints it.  DC-S records it as usual (status, RCoT,
 events).
 """
 
@@ -42,6 +43,14 @@ class HostAttestCommands(base.Commands):
         from dc_agents.dcs import operatorapi
 
         host, hypervisor = base.split_host(args.host)
+        if not (
+            self.conf.dcs.operator_transport_url
+            or self.conf.dcs.operator_on_agent_transport
+        ):
+            raise exception.ConfigError(
+                reason="[dcs] operator_transport_url is not set: DC-S "
+                "serves attest_host only there (see docs/security.rst)"
+            )
         timeout = self.conf.dcs.attestation_deadline + MARGIN
         transport = operatorapi.get_transport(self.conf)
         try:

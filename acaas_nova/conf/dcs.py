@@ -42,9 +42,19 @@ OPTS = [
         help="oslo.messaging transport URL of operator_topic, e.g. "
         "rabbit://acaas-dcs:PASSWORD@broker:5672/acaas-operator: a vhost "
         "whose permissions only DC-S's and the operators' RabbitMQ users "
-        "have. Default: [DEFAULT] transport_url, where any agent (or anyone "
-        "holding the agents' broker credentials) can call the operator "
-        "methods; DC-S logs a warning at start in that case.",
+        "have. Unset: DC-S serves no operator method at all (acaas-manage "
+        "host attest refuses to run), unless "
+        "operator_on_agent_transport is set.",
+    ),
+    cfg.BoolOpt(
+        "operator_on_agent_transport",
+        default=False,
+        help="Serve the operator methods on [DEFAULT] transport_url when "
+        "operator_transport_url is unset. INSECURE: any agent, or anyone "
+        "holding the agents' broker credentials, can then call "
+        "attest_host and domain_add_host. Only for single-host test "
+        "clouds; DC-S logs a warning at start when it is used. Set it "
+        "for acaas-manage too, so that host attest uses that transport.",
     ),
     cfg.FloatOpt(
         "attestation_interval",

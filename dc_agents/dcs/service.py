@@ -105,16 +105,27 @@ class Service:
 
 
 def _operator_transport(conf, transport):
-    """(transport of the operator target, whether we opened it)."""
+    """(transport of the operator target or None, whether we opened it).
+
+    None: no operator target is served (no operator_transport_url, and
+    the agents' transport is not allowed for it).
+    """
     if conf.dcs.operator_transport_url:
         return operatorapi.get_transport(conf), True
+    if conf.dcs.operator_on_agent_transport:
+        LOG.warning(
+            "[dcs] operator_on_agent_transport is set: operator methods "
+            "(attest_host, domain_add_host) are served on the agents' "
+            "transport, where anyone holding the agents' broker "
+            "credentials can call them (see docs/security.rst)"
+        )
+        return transport, False
     LOG.warning(
         "[dcs] operator_transport_url is not set: operator methods "
-        "(attest_host, domain_add_host) are served on the agents' "
-        "transport, where anyone holding the agents' broker credentials "
-        "can call them (see docs/security.rst)"
+        "(attest_host, domain_add_host) are not served (see "
+        "docs/security.rst)"
     )
-    return transport, False
+    return None, False
 
 
 def build(conf, transport, dcc_api=None, operator_transport=None):
@@ -149,7 +160,9 @@ def build(conf, transport, dcc_api=None, operator_transport=None):
         coord,
         runner,
         att,
-        operatorapi.OperatorAPI(conf, operator_transport),
+        operatorapi.OperatorAPI(conf, operator_transport)
+        if operator_transport is not None
+        else None,
     )
     owned = worker.timers
     reg = registrar.Registrar(
@@ -168,9 +181,11 @@ def build(conf, transport, dcc_api=None, operator_transport=None):
     # Registrations are read in a few queries before the first rounds.
     att.preload(acaas_context.get_admin_context())
     server = rpc.get_server(conf, transport, conf.dcs.topic, name, [endpoint])
-    operator_server = rpc.get_server(
-        conf, operator_transport, conf.dcs.operator_topic, name, [admin]
-    )
+    operator_server = None
+    if operator_transport is not None:
+        operator_server = rpc.get_server(
+            conf, operator_transport, conf.dcs.operator_topic, name, [admin]
+        )
     if coord.enabled:
         chains.configure(lambda: coord.lock("chains"))
     return Service(

@@ -105,6 +105,9 @@ class Cluster:
             "max_message_bytes": 1024 * 1024,
             "ek_ca_bundle": self.bundle,
             "ca_path": self.base / "dcs-ca",
+            # Test clouds call attest_host on the agents' broker vhost;
+            # test_operator_broker covers a vhost of its own.
+            "operator_on_agent_transport": True,
         }
         self.dcs_opts.update(dcs)
         self.dcs_proc: subprocess.Popen | None = None

@@ -158,6 +158,14 @@ class Scenario:
             for n in names
         )
 
+    def all_trusted(self):
+        """Whether every node is registered and trusted (any worker)."""
+        nodes = snapshot_db.snapshot_get(self.ctx).nodes
+        return all(
+            (n, n) in nodes and nodes[(n, n)].status == "trusted"
+            for n in self.cluster.nodes
+        )
+
     def stale(self):
         """Nodes the scheduler would refuse as stale or not trusted."""
         now = datetime.datetime.now(datetime.UTC)
@@ -241,6 +249,8 @@ def test_attest_host_reaches_the_owner_from_any_worker(scenario):
     """acaas-manage's attest_host lands on any worker (shared queue); a
     worker that does not own the node forwards it to the owner."""
     sc = scenario
+    # Independent of the tests before it: every node registered first.
+    sc.wait(sc.all_trusted, 90, "every node registered and trusted")
     conf = sc.cluster.client_conf()
     transport = operatorapi.get_transport(conf)
     try:

@@ -497,3 +497,10 @@ def test_whitelist_generate_bad_evidence(cli):
     missing = str(cli.tmp_path / "none.log")
     result = cli.fails(2, *base, "--log", missing, "--pcrs", pcrs)
     assert "cannot read IMA log" in result.err
+
+
+def test_host_attest_without_an_operator_transport(cli):
+    """No operator_transport_url: DC-S serves no operator method, so
+    acaas-manage refuses at once instead of waiting for a timeout."""
+    result = cli.fails(1, "host", "attest", "c1")
+    assert "operator_transport_url is not set" in result.err

@@ -126,3 +126,19 @@ def test_domain_add_host_arguments_checked(both, lookups):
     with pytest.raises(errors.MessageTooLarge):
         admin.domain_add_host("n1", None, "d" * 5000)
     assert attester.calls == []
+
+
+def test_operator_target_not_served_without_its_own_transport(monkeypatch):
+    from dc_agents.dcs import service
+
+    conf = fakerpc.make_conf()
+    agents = object()
+    assert service._operator_transport(conf, agents) == (None, False)
+    conf.set_override("operator_on_agent_transport", True, group="dcs")
+    assert service._operator_transport(conf, agents) == (agents, False)
+    opened = object()
+    monkeypatch.setattr(operatorapi, "get_transport", lambda conf: opened)
+    conf.set_override(
+        "operator_transport_url", "rabbit://op@broker/ops", group="dcs"
+    )
+    assert service._operator_transport(conf, agents) == (opened, True)
