@@ -145,6 +145,27 @@ class AttestationKey:
             return frozenset()
         return frozenset({ts.HASH_IDS[self.public.scheme_hash]})
 
+    @functools.cached_property
+    def fast_signatures(self) -> dict[bytes, tuple[int, int]]:
+        """The first 6 bytes of an RSASSA TPMT_SIGNATURE the fast path may
+        check with this key (scheme, hash, size) -> (the hash id, the
+        signature's length)."""
+        if not self.rsassa_hashes:
+            return {}
+        size = self.key.key_size // 8
+        return {
+            _SIG_HEAD.pack(ts.ALG_RSASSA, halg, size): (halg, 6 + size)
+            for halg in self.rsassa_hashes
+        }
+
+    @functools.cached_property
+    def quote_prefixes(self) -> dict[int, bytes]:
+        """Nonce size -> the bytes this key's quotes start with up to the
+        nonce (magic, type, qualifiedSigner, extraData size), learned from
+        its first verified quote: the fast path compares instead of
+        parsing them (a quote that differs takes the general path)."""
+        return {}
+
 
 class QuoteResult(NamedTuple):
     """What a verified quote proves (a NamedTuple: cheap to build, and a
@@ -312,6 +333,25 @@ def verify_quote(
     ``tpm2_pcrread -o``, see :mod:`~acaas_nova.attestation.tpm2_tools`).
     Any badly typed or malformed argument raises MalformedInput.
     """
+    if (
+        type(nonce) is bytes
+        and type(pcrs) is dict
+        and (previous is None or type(previous) is ClockInfo)
+    ):
+        # The usual, canonical form: try the fast path first.  It never
+        # accepts what the general path refuses; anything odd about the
+        # arguments sends them down the general path, which names it.
+        cached = _FAST_LAYOUTS.get(id(selection))
+        if cached is not None and cached[0] is selection:
+            layout = cached[1]
+        else:
+            layout = _layout(normalize_selection(selection))
+        try:
+            fast = _fast(ak, attest, signature, pcrs, nonce, layout, previous)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            fast = None
+        if fast is not None:
+            return fast
     if not isinstance(ak, AttestationKey):
         ak = AttestationKey.load(ak)
     if previous is not None and not isinstance(previous, ClockInfo):
@@ -321,16 +361,6 @@ def verify_quote(
             % type(previous).__name__,
         )
     wanted = normalize_selection(selection)
-    if type(nonce) is bytes and type(pcrs) is dict:
-        # The usual, canonical form: try the fast path first.  It never
-        # accepts what the general path refuses; anything odd about the
-        # arguments sends them down the general path, which names it.
-        try:
-            fast = _fast(ak, attest, signature, pcrs, nonce, wanted, previous)
-        except (TypeError, ValueError, KeyError, AttributeError):
-            fast = None
-        if fast is not None:
-            return fast
     attest = inputs.blob(attest, "attestation")
     sig = ts.parse_signature(inputs.blob(signature, "signature"))
     nonce = inputs.nonce(nonce)
@@ -398,27 +428,31 @@ def _marshalled_selection(select) -> bytes:
 class _Layout(NamedTuple):
     """What a quote of one normalized selection must look like."""
 
-    #: (bank, its indices, value size, getter of the values in order).
+    #: (bank, its indices, getter of their values as a tuple, the list of
+    #: their expected sizes) per bank.
     banks: tuple
-    #: Total length of the concatenated PCR values.
-    total: int
-    #: hash id -> marshalled TPML_PCR_SELECTION + TPM2B size of the digest.
+    #: hash id -> (marshalled TPML_PCR_SELECTION + TPM2B size of the
+    #: digest, hashlib constructor, cryptography hash, hash name).
     tails: dict
 
 
+def _getter(indices):
+    if len(indices) == 1:
+        index = indices[0]
+        return lambda values: (values[index],)
+    return operator.itemgetter(*indices)
+
+
 def _layout(wanted: dict[str, tuple[int, ...]]) -> _Layout:
-    """The layout of a normalized selection; cached for the ones
-    normalize_selection keeps (a verifier asks for the same selection
-    over and over)."""
-    cached = _LAYOUTS.get(id(wanted))
-    if cached is not None and cached[0] is wanted:
-        return cached[1]
+    """The layout of a normalized selection; cached by the selection
+    object for the read-only ones normalize_selection keeps (a verifier
+    asks for the same selection over and over)."""
     banks = tuple(
         (
             bank,
             indices,
-            ts.HASH_SIZES.get(bank, 0),
-            operator.itemgetter(*indices) if len(indices) > 1 else None,
+            _getter(indices) if indices else (lambda values: ()),
+            [ts.HASH_SIZES.get(bank, 0)] * len(indices),
         )
         for bank, indices in wanted.items()
     )
@@ -427,37 +461,42 @@ def _layout(wanted: dict[str, tuple[int, ...]]) -> _Layout:
     )
     layout = _Layout(
         banks,
-        sum(size * len(indices) for _b, indices, size, _g in banks),
         {
-            ts.HASH_IDS[name]: marshalled
-            + _DIGEST_SIZE[hashlib.new(name).digest_size]
-            for name in _HASHLIB
+            ts.HASH_IDS[name]: (
+                marshalled + _DIGEST_SIZE[hashlib.new(name).digest_size],
+                _HASHLIB[name],
+                _CRYPTO_HASHES[name],
+                name,
+            )
+            for name in _CRYPTO_HASHES
         },
     )
-    if len(_LAYOUTS) < 64 and any(
-        entry[1] is wanted for entry in _NORMALIZED.values()
-    ):
-        _LAYOUTS[id(wanted)] = (wanted, layout)
+    if len(_FAST_LAYOUTS) < 64:
+        for selection, normal in _NORMALIZED.values():
+            if normal is wanted:
+                _FAST_LAYOUTS[id(selection)] = (selection, layout)
     return layout
 
 
-_LAYOUTS: dict[int, tuple[dict, _Layout]] = {}
-
-
-def _values(values, indices, size, getter):
-    """The values of ``indices`` in order, or None unless each is exactly
-    ``size`` bytes (a value cut short and its neighbour made longer would
-    hash the same)."""
+def _quote_prefix(attest: bytes, n: int) -> bytes | None:
+    """``attest`` up to its extraData, if it is a quote whose extraData
+    has ``n`` bytes (None otherwise)."""
     try:
-        chunk = getter(values) if getter is not None else (values[indices[0]],)
-    except (KeyError, TypeError, IndexError):
+        end = 10 + _U16.unpack_from(attest, 6)[0]
+        extra = _U16.unpack_from(attest, end - 2)[0]
+    except struct.error:
         return None
-    if max(map(len, chunk)) != size or min(map(len, chunk)) != size:
+    if extra != n or not attest.startswith(_HEAD):
         return None
-    return chunk
+    return attest[:end]
 
 
-def _fast(ak, attest, signature, pcrs, nonce, wanted, previous):
+#: id(read-only selection) -> (that selection, its _Layout).
+_FAST_LAYOUTS: dict[int, tuple[Mapping, _Layout]] = {}
+_new = tuple.__new__
+
+
+def _fast(ak, attest, signature, pcrs, nonce, layout, previous):
     """The usual quote, checked by comparing it with the bytes it must be.
 
     A well-formed RSASSA quote of the selection asked for is fully
@@ -466,59 +505,60 @@ def _fast(ak, attest, signature, pcrs, nonce, wanted, previous):
     with its expected marshalling.  Returns None for anything unusual
     (another scheme or layout, any mismatch): the caller then takes the
     general path, which names precisely what is wrong.  Never accepts
-    what that path refuses.
+    what that path refuses.  The result's ``pcrs`` is the caller's
+    mapping itself (it holds exactly the quoted PCRs), not a copy.
     """
-    if type(attest) is not bytes or type(signature) is not bytes:
+    if (
+        type(attest) is not bytes
+        or type(signature) is not bytes
+        or type(ak) is not AttestationKey
+    ):
+        return None
+    head = ak.fast_signatures.get(signature[:6])
+    if head is None or len(signature) != head[1]:
         return None
     n = len(nonce)
+    prefix = ak.quote_prefixes.get(n)
+    learned = None
+    if prefix is None:
+        learned = prefix = _quote_prefix(attest, n)
+        if prefix is None:
+            return None
+    elif not attest.startswith(prefix):
+        return None
+    end = len(prefix) + n
     try:
-        alg, halg, size = _SIG_HEAD.unpack_from(signature)
-        end = 10 + _U16.unpack_from(attest, 6)[0] + n
-        extra = _U16.unpack_from(attest, end - 2 - n)[0]
         clock, reset, restart, safe, firmware = _CLOCK.unpack_from(attest, end)
     except struct.error:
         return None
-    if (
-        alg != ts.ALG_RSASSA
-        or halg not in ak.rsassa_hashes
-        or size != len(signature) - 6
-        or extra != n
-        or not attest.startswith(_HEAD)
-        or not attest.startswith(nonce, end - n)
-    ):
+    if not attest.startswith(nonce, end - n) or len(pcrs) != len(layout.banks):
         return None
-    layout = _layout(wanted)
-    if len(pcrs) != len(layout.banks):
-        return None
-    parts = []
-    for bank, indices, size, getter in layout.banks:
+    parts = ()
+    for bank, indices, getter, sizes in layout.banks:
         values = pcrs.get(bank)
         if values is None or len(values) != len(indices):
             return None
-        chunk = _values(values, indices, size, getter)
-        if chunk is None:
+        chunk = getter(values)
+        # Each value exactly the bank's size: a value cut short and its
+        # neighbour made longer would hash the same.
+        if list(map(len, chunk)) != sizes:
             return None
-        parts += chunk
-    joined = b"".join(parts)
-    if len(joined) != layout.total:
-        return None
-    hash_name = ts.HASH_NAMES[halg]
-    digest = _HASHLIB[hash_name](joined).digest()
-    tail = layout.tails[halg]
-    start = end + _CLOCK.size
-    if (
-        len(attest) != start + len(tail) + len(digest)
-        or not attest.startswith(tail, start)
-        or not attest.endswith(digest)
+        parts = chunk if not parts else parts + chunk
+    tail, hasher, algo, hash_name = layout.tails[head[0]]
+    expected = tail + hasher(b"".join(parts)).digest()
+    if len(attest) != end + _CLOCK.size + len(expected) or not (
+        attest.endswith(expected)
     ):
         return None
     try:
-        ak.key.verify(signature[6:], attest, _PKCS1, _CRYPTO_BY_ID[halg])
+        ak.key.verify(signature[6:], attest, _PKCS1, algo)
     except InvalidSignature:
         raise errors.SignatureInvalid(
             reason="does not verify with the attestation key"
         ) from None
-    info = ClockInfo(clock, reset, restart, safe != 0)
+    if learned is not None and len(ak.quote_prefixes) < 4:
+        ak.quote_prefixes[n] = learned
+    info = _new(ClockInfo, (clock, reset, restart, safe != 0))
     if previous is None or (
         previous.reset_count == reset
         and previous.restart_count == restart
@@ -527,13 +567,7 @@ def _fast(ak, attest, signature, pcrs, nonce, wanted, previous):
         reboot = False  # the usual case of check_clock, inline
     else:
         reboot = check_clock(previous, info)
-    return QuoteResult(
-        {bank: dict(values) for bank, values in pcrs.items()},
-        info,
-        reboot,
-        firmware,
-        hash_name,
-    )
+    return _new(QuoteResult, (pcrs, info, reboot, firmware, hash_name))
 
 
 _DIGEST_SIZE = {n: struct.pack(">H", n) for n in (20, 32, 48, 64)}

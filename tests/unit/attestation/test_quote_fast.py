@@ -31,8 +31,8 @@ def _general(ak, attest, sig, pcrs, nonce, selection, previous=None):
 
 def test_fast_path_taken_and_equal():
     ak, attest, sig = make()
-    wanted = q.normalize_selection(SELECTION)
-    fast = q._fast(ak, attest, sig, PCRS, NONCE, wanted, None)
+    layout = q._layout(q.normalize_selection(SELECTION))
+    fast = q._fast(ak, attest, sig, PCRS, NONCE, layout, None)
     assert fast is not None
     assert fast == _general(ak, attest, sig, PCRS, NONCE, SELECTION)
 
@@ -40,23 +40,38 @@ def test_fast_path_taken_and_equal():
 def test_default_selection_layout_is_cached():
     wanted = q.normalize_selection(q.DEFAULT_SELECTION)
     assert q.normalize_selection(q.DEFAULT_SELECTION) is wanted
-    assert q._layout(wanted) is q._layout(wanted)
+    layout = q._layout(wanted)
+    assert q._FAST_LAYOUTS[id(q.DEFAULT_SELECTION)] == (
+        q.DEFAULT_SELECTION,
+        layout,
+    )
+
+
+def test_quote_prefix_learned_only_from_a_verified_quote():
+    ak, attest, sig = make()
+    layout = q._layout(q.normalize_selection(SELECTION))
+    forged = sig[:-1] + bytes([sig[-1] ^ 1])
+    with pytest.raises(errors.SignatureInvalid):
+        q._fast(ak, attest, forged, PCRS, NONCE, layout, None)
+    assert ak.quote_prefixes == {}
+    assert q._fast(ak, attest, sig, PCRS, NONCE, layout, None) is not None
+    assert attest.startswith(ak.quote_prefixes[len(NONCE)])
 
 
 @pytest.mark.parametrize("scheme", ["rsapss", "p256"])
 def test_other_schemes_take_the_general_path(scheme):
     ak, attest, sig = make(scheme)
-    wanted = q.normalize_selection(SELECTION)
-    assert q._fast(ak, attest, sig, PCRS, NONCE, wanted, None) is None
+    layout = q._layout(q.normalize_selection(SELECTION))
+    assert q._fast(ak, attest, sig, PCRS, NONCE, layout, None) is None
     assert q.verify_quote(ak, attest, sig, PCRS, NONCE, SELECTION).pcrs
 
 
 def test_bad_signature_is_refused_by_the_fast_path():
     ak, attest, sig = make()
     forged = sig[:-1] + bytes([sig[-1] ^ 1])
-    wanted = q.normalize_selection(SELECTION)
+    layout = q._layout(q.normalize_selection(SELECTION))
     with pytest.raises(errors.SignatureInvalid):
-        q._fast(ak, attest, forged, PCRS, NONCE, wanted, None)
+        q._fast(ak, attest, forged, PCRS, NONCE, layout, None)
 
 
 def test_wrong_nonce_falls_back_to_the_precise_error():
@@ -84,11 +99,14 @@ def test_mutations_never_accepted_by_fast_alone(data):
     index = data.draw(st.integers(0, len(attest) - 1))
     value = data.draw(st.integers(0, 255))
     mutated = attest[:index] + bytes([value]) + attest[index + 1 :]
-    ak, _a, _s = make()
+    ak, genuine, genuine_sig = make()
+    layout = q._layout(q.normalize_selection(SELECTION))
+    if data.draw(st.booleans()):
+        # With the prefix learned from a genuine quote first.
+        q._fast(ak, genuine, genuine_sig, PCRS, NONCE, layout, None)
     sig = tpm_build.sign(RSA_KEY, mutated, ts.ALG_RSASSA, "sha256")
-    wanted = q.normalize_selection(SELECTION)
     try:
-        fast = q._fast(ak, mutated, sig, PCRS, NONCE, wanted, None)
+        fast = q._fast(ak, mutated, sig, PCRS, NONCE, layout, None)
     except errors.AttestationError:
         fast = None
     if fast is None:
