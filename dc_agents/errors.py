@@ -23,6 +23,14 @@ class MessageTooLarge(exception.Invalid):
     severity = "warning"
 
 
+class LogTooLarge(MessageTooLarge):
+    """A node's IMA log, sent in chunks, exceeds what DC-S keeps for one
+    attestation (``[dcs] max_ima_log_bytes``, ``max_log_chunks``)."""
+
+    msg_fmt = "IMA log of %(node)s: %(reason)s"
+    event_id = "ACAAS-DCS-034"
+
+
 class NotRegistered(exception.Conflict):
     """The node has not completed registration (or was revoked)."""
 

@@ -3,7 +3,9 @@
 oslo.messaging carries JSON, so binary TPM structures travel as base64
 text and PCR indices as decimal strings.  Everything received is checked
 here before use: types, encodings, sizes (``[dcs] max_message_bytes`` for a
-whole message).  A bad message raises
+whole message).  An IMA log too large for one answer travels in chunks of
+complete lines (``[dcc] max_log_bytes`` each): every answer but the last
+says ``ima_more``.  A bad message raises
 :class:`~dc_agents.errors.MalformedMessage` or
 :class:`~dc_agents.errors.MessageTooLarge` naming what was wrong.
 """
@@ -146,6 +148,8 @@ class QuoteAnswer:
     ima_log: str
     ima_offset: int
     domain: str | None
+    #: More entries follow: ``ima_log`` is one chunk of a longer log.
+    ima_more: bool = False
 
 
 def quote_answer(
@@ -156,8 +160,10 @@ def quote_answer(
     ima_log: str,
     ima_offset: int,
     domain: str | None,
+    ima_more: bool = False,
 ) -> dict:
-    """The wire form of a DC-C's answer."""
+    """The wire form of a DC-C's answer (``ima_more``: ``ima_log`` holds
+    only the first entries from ``ima_offset`` on, more follow)."""
     return {
         "cid": cid,
         "attest": encode(attest),
@@ -166,11 +172,22 @@ def quote_answer(
         "ima_log": ima_log,
         "ima_offset": ima_offset,
         "domain": domain,
+        "ima_more": ima_more,
     }
 
 
+def flag(value: Any, what: str) -> bool:
+    """A boolean argument (not 0/1, not a string)."""
+    if not isinstance(value, bool):
+        raise errors.MalformedMessage(what=what, reason="not a boolean")
+    return value
+
+
 def parse_quote_answer(answer: Any, limit: int) -> QuoteAnswer:
-    """Validate a DC-C's answer (size first, then every field)."""
+    """Validate a DC-C's answer (size first, then every field).
+
+    ``ima_more`` may be absent (an agent that never sends chunks): False.
+    """
     what = "attestation answer"
     if not isinstance(answer, dict):
         raise errors.MalformedMessage(what=what, reason="not a mapping")
@@ -183,10 +200,11 @@ def parse_quote_answer(answer: Any, limit: int) -> QuoteAnswer:
         "ima_log",
         "ima_offset",
         "domain",
+        "ima_more",
     }
-    if set(answer) != expected:
+    if set(answer) != expected and set(answer) != expected - {"ima_more"}:
         unknown = sorted(repr(k)[:20] for k in set(answer) - expected)
-        missing = sorted(expected - set(answer))
+        missing = sorted(expected - set(answer) - {"ima_more"})
         raise errors.MalformedMessage(
             what=what,
             reason="unexpected fields %s, missing %s"
@@ -203,4 +221,5 @@ def parse_quote_answer(answer: Any, limit: int) -> QuoteAnswer:
         ),
         ima_offset=integer(answer["ima_offset"], "IMA log offset"),
         domain=None if domain is None else text(domain, "domain"),
+        ima_more=flag(answer.get("ima_more", False), "IMA log continuation"),
     )

@@ -10,6 +10,9 @@ algorithm's bank.
 A quote and the log are not read atomically, so the log may run ahead of
 the quoted PCR: :func:`verify` accepts the shortest prefix whose replay
 equals the quoted value and keeps the rest pending for the next round.
+A log too large for one message arrives in chunks: each chunk but the
+last is verified with ``more=True`` (entries parsed and checked, kept
+pending, nothing replayed); the last one replays everything pending.
 :class:`ImaState` remembers what was accepted so a re-attestation replays
 only new entries; after a TPM reset the caller passes ``reset=True``.
 Pure: standard library only.
@@ -113,8 +116,10 @@ class Verification:
 
 def _new_entries(text, state: ImaState, first_entry: int, check: bool):
     lines = ima.split_lines(text)
-    if not state.pending and first_entry == state.count:
-        return ima.parse_lines(lines, first_entry, check)
+    if first_entry == state.next_entry:
+        # The usual case, also for every chunk of a long log: nothing
+        # resent, the new lines follow what is pending.
+        return [*state.pending, *ima.parse_lines(lines, first_entry, check)]
     known = state.pending[first_entry - state.count :]
     entries = list(state.pending[: first_entry - state.count])
     for offset, line in enumerate(lines):
@@ -142,6 +147,7 @@ def verify(
     boot_pcrs: Mapping[str, Mapping[int, bytes]] | None = None,
     reset: bool = False,
     bank: str | None = None,
+    more: bool = False,
 ) -> Verification:
     """Verify new log entries against the quoted PCR 10 of ``state.bank``.
 
@@ -155,6 +161,13 @@ def verify(
     boot_aggregate.  Returns the accepted entries and the new state; the
     given state is never modified.  Raises MalformedInput,
     TemplateHashMismatch, BootAggregateMismatch or LogMismatch.
+
+    ``more``: ``text`` is one chunk of a log the agent sends in several
+    answers, and more follows.  Its entries are parsed and checked
+    (template hashes, well-formedness, resent pending lines unchanged)
+    and kept pending; nothing is replayed or accepted, since the quote
+    may cover entries of later chunks.  The answer without ``more``
+    replays every pending entry to its quoted PCR 10.
     """
     if state is not None and not isinstance(state, ImaState):
         raise MalformedInput(
@@ -204,6 +217,8 @@ def verify(
             "entries %d.. were never sent" % (first_entry, state.next_entry),
         )
     entries = _new_entries(text, state, first_entry, True)
+    if more:
+        return Verification((), replace(state, pending=tuple(entries)))
     pcr = state.pcr or bytes(size)
     accepted = -1 if pcr == quoted_pcr else None
     if accepted is None:

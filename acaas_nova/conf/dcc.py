@@ -55,6 +55,21 @@ OPTS = [
         "from the entry DC-S last accepted and sends the new entries with "
         "each quote.",
     ),
+    cfg.IntOpt(
+        "max_log_bytes",
+        default=1024 * 1024,
+        min=256,
+        help="Most IMA measurement list text DC-C sends with one quote, in "
+        "bytes of complete lines. A longer list (a long-running node's "
+        "first attestation holds all of it: tens of thousands of lines of "
+        "about 200 bytes) is sent in chunks: the answer says more "
+        "follows, and DC-S asks for the next entries with a new nonce "
+        "until the last chunk. A single line longer than this is sent "
+        "alone. Keep it well below [dcs] max_message_bytes (default 4 "
+        "MiB, four times this default: the answer's JSON text escapes "
+        "newlines and non-ASCII bytes and adds the quote), which is in "
+        "turn below RabbitMQ's max_message_size.",
+    ),
     cfg.StrOpt(
         "state_path",
         default="/var/lib/acaas/dcc",

@@ -148,9 +148,40 @@ OPTS = [
         default=4 * 1024 * 1024,
         min=1024,
         help="Largest request or attestation answer DC-S accepts, in bytes "
-        "(the JSON text of its arguments). Larger ones are refused and "
-        "logged as an event; the first attestation of a node carries its "
-        "whole IMA measurement list, so keep room for it.",
+        "(the JSON text of its arguments). Larger requests are refused "
+        "(event ACAAS-DCS-002); a larger answer makes its node 'unknown' "
+        "(event ACAAS-DCS-034), never 'untrusted'. An IMA measurement "
+        "list longer than one answer arrives in chunks of at most [dcc] "
+        "max_log_bytes each, so keep this above that value plus a few KB "
+        "for the quote (the default is four times [dcc] max_log_bytes' "
+        "default: JSON escapes each newline as two bytes and non-ASCII "
+        "bytes as up to six). RabbitMQ refuses messages above its own "
+        "max_message_size (128 MiB by default in RabbitMQ 3.8 to 3.13, "
+        "16 MiB in 4.x); keep this below it.",
+    ),
+    cfg.IntOpt(
+        "max_ima_log_bytes",
+        default=64 * 1024 * 1024,
+        min=1024,
+        help="Most IMA measurement list text DC-S receives for one node "
+        "in one attestation, in bytes, over all the chunks of a log too "
+        "large for one answer. The chunks wait in DC-S's memory (never in "
+        "the database) until the last one is verified; a node whose log "
+        "exceeds this becomes 'unknown' (event ACAAS-DCS-034), never "
+        "'untrusted'. A kernel's list has about 200 bytes per entry: the "
+        "default holds some 300,000 entries. Every node whose whole log "
+        "is asked for at once (after a white-list change) may hold this "
+        "much memory while it is fetched.",
+    ),
+    cfg.IntOpt(
+        "max_log_chunks",
+        default=256,
+        min=1,
+        help="Most answers (chunks of the IMA measurement list) DC-S asks "
+        "one node for in one attestation, each with a fresh nonce. A node "
+        "that still has more to send after that many becomes 'unknown' "
+        "(event ACAAS-DCS-034). With [dcc] max_log_bytes at its default, "
+        "the default passes max_ima_log_bytes first.",
     ),
     cfg.FloatOpt(
         "registration_timeout",

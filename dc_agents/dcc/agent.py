@@ -21,6 +21,10 @@ agent runs, it sends one last authenticated report (the round's answer,
 or ``platform_changed``) with the key it unsealed before, then forgets
 the key; an agent that starts on a changed platform never had the key,
 so it is silent and DC-S sees the node ``unknown``.
+
+An answer carries at most ``[dcc] max_log_bytes`` of the IMA list; a
+longer list goes in chunks, each answer but the last saying so
+(``ima_more``), each to its own request and nonce.
 """
 
 import logging
@@ -219,17 +223,35 @@ class Agent:
                 tpm, ident.ak, nonce, selection, ident.ek_kind
             )
         # Read after quoting: the log may run ahead of the quote, never
-        # behind it (DC-S accepts the prefix that matches).
-        log = self.log.read_from(ima_offset)
-        LOG.debug("Quote for %s: %d bytes of IMA log", self.node, len(log))
+        # behind it (DC-S accepts the prefix that matches).  At most
+        # max_log_bytes of it: DC-S asks for the rest, chunk by chunk.
+        limit = self.conf.dcc.max_log_bytes
+        chunk = self.log.read_chunk(ima_offset, limit)
+        if len(chunk.text) > limit:
+            LOG.warning(
+                "IMA log entry %d of %s is longer than [dcc] max_log_bytes "
+                "(%d bytes): sent alone",
+                ima_offset,
+                self.node,
+                len(chunk.text),
+            )
+        LOG.debug(
+            "Quote for %s: %d entries (%d bytes) of IMA log from %d%s",
+            self.node,
+            chunk.lines,
+            len(chunk.text),
+            ima_offset,
+            ", more follow" if chunk.more else "",
+        )
         return messages.quote_answer(
             ident.cid,
             evidence.attest,
             evidence.signature,
             evidence.pcrs,
-            log,
+            chunk.text,
             ima_offset,
             self.conf.dcc.domain,
+            ima_more=chunk.more,
         )
 
     def answer_round(self, worker, round_id, nonce, selection, offset):

@@ -50,7 +50,7 @@ class DCCManager:
     """Endpoint of DC-C's RPC API (see :class:`~dc_agents.dcc.rpcapi.DCCAPI`
     for the version history)."""
 
-    target = oslo_messaging.Target(version="1.2")
+    target = oslo_messaging.Target(version="1.3")
 
     def __init__(self, agent) -> None:
         self.agent = agent

@@ -16,9 +16,12 @@ class DCCAPI:
     * 1.1 - attest_round (a fanout cast to a partition's round topic).
     * 1.2 - quote and attest_round carry MACs under the node's channel
       key (``mac``, ``macs``); answers are MAC'd too.
+    * 1.3 - answers carry ``ima_more``: the IMA log is one chunk of at
+      most ``[dcc] max_log_bytes``, DC-S asks for the rest (upgrade DC-S
+      first: an older one refuses the field).
     """
 
-    VERSION = "1.2"
+    VERSION = "1.3"
 
     def __init__(self, conf, transport):
         self.conf = conf

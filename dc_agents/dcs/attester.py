@@ -9,9 +9,17 @@ answer and this module records the outcome:
 * any verification failure (or a platform change the agent reports):
   ``untrusted`` at once, the registration is revoked -- the node must
   register again (the chapter: removed, must re-enrol);
-* no answer within ``[dcs] attestation_deadline``, or the agent cannot
-  quote: ``unknown`` (the scheduler fails closed on it); attestation goes
-  on, and the node becomes trusted again when it answers correctly.
+* no answer within ``[dcs] attestation_deadline``, the agent cannot
+  quote, or an answer larger than DC-S takes: ``unknown`` (the scheduler
+  fails closed on it); attestation goes on, and the node becomes trusted
+  again when it answers correctly.
+
+An IMA log longer than one answer (``[dcc] max_log_bytes``) comes in
+chunks: each partial answer's quote is verified (its own fresh nonce) and
+its entries checked and kept pending in memory, the next chunk is asked
+for at once, and the last answer is judged over all of them.  Bounded by
+``[dcs] max_ima_log_bytes`` and ``max_log_chunks`` per attestation
+(beyond: ``unknown``).
 
 Status changes are events and trigger the recomputation of the node's
 domain chains of trust.  A node's status, RCoT, white-lists and the event
@@ -55,10 +63,11 @@ from dc_agents.dcs import verifier
 
 LOG = logging.getLogger(__name__)
 WHITELIST_CACHE_SECONDS = 5.0
+#: Answers that make the node untrusted (an answer too large for DC-S,
+#: MessageTooLarge, makes it unknown: it is no evidence of anything).
 _REFUSED = (
     exception.AttestationError,
     errors.MalformedMessage,
-    errors.MessageTooLarge,
     errors.NotRegistered,
 )
 
@@ -155,6 +164,10 @@ class Attester:
         # _material).
         self._states: dict[tuple[str, str], state_mod.NodeState] = {}
         self._full: set[tuple[str, str]] = set()  # must send the whole log
+        # Nodes unknown because their answer was too large, with the event
+        # recorded: one event, also for a node that was already unknown
+        # (a new registration), not one every interval.
+        self._too_large: set[tuple[str, str]] = set()
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._chain_lock = threading.Lock()
@@ -247,9 +260,24 @@ class Attester:
         if snap is None:
             return None
         reg, st = snap
-        full = False
-        for _attempt in range(2):
-            offset = 0 if full else st.ima_count
+        return self._fetch(ctx, reg, st, False, None)
+
+    def _fetch(self, ctx, reg, st, full, progress, batch=None, stopped=None):
+        """Ask node ``reg`` for quotes until an answer concludes, and
+        record the outcome.  One request per chunk of a long IMA log,
+        each with a fresh nonce, from the entry after the last one
+        received (``progress``: the chunks received so far); a request
+        for the whole log once if the incremental path cannot be taken.
+        ``stopped``: returns true when DC-S stops (the rest is dropped,
+        nothing recorded)."""
+        host, hv = reg.host, reg.hypervisor_hostname
+        while True:
+            if stopped is not None and stopped():
+                return SUPERSEDED
+            if progress is None:
+                offset = 0 if full else st.ima_count
+            else:
+                offset = progress.next_entry
             nonce = os.urandom(32)
             try:
                 raw = self.api.quote(
@@ -288,13 +316,22 @@ class Attester:
                 return self._unknown(
                     ctx, reg, eventlog.AGENT_ERROR, rpc.remote_message(exc)
                 )
-            result = self._conclude(ctx, reg, st, raw, nonce, offset, full)
-            if result is not NEED_FULL:
+            result = self._conclude(
+                ctx, reg, st, raw, nonce, offset, full, batch, progress
+            )
+            if result is NEED_FULL:
+                if full or (progress is not None and progress.full):
+                    return self._unknown(
+                        ctx,
+                        reg,
+                        eventlog.AGENT_ERROR,
+                        "log could not be verified",
+                    )
+                full, progress = True, None
+            elif isinstance(result, verifier.Progress):
+                progress = result
+            else:
                 return result
-            full = True
-        return self._unknown(
-            ctx, reg, eventlog.AGENT_ERROR, "log could not be verified"
-        )
 
     def _authentic(self, ctx, reg, nonce, raw):
         """The quote answer ``raw`` without its MAC, if the MAC is the
@@ -319,9 +356,23 @@ class Attester:
             signed,
         )
 
-    def _conclude(self, ctx, reg, st, raw, nonce, offset, full, batch=None):
+    def _conclude(
+        self,
+        ctx,
+        reg,
+        st,
+        raw,
+        nonce,
+        offset,
+        full,
+        batch=None,
+        progress=None,
+    ):
         """Judge the answer ``raw`` to (nonce, offset, full) and record the
-        outcome; NEED_FULL when the whole log must be asked for."""
+        outcome; NEED_FULL when the whole log must be asked for; a
+        verifier.Progress (nothing recorded) for a partial answer, whose
+        next chunk must be asked for.  ``progress``: the chunks received
+        before this answer."""
         node = _ident(reg.host, reg.hypervisor_hostname)
         try:
             answer = messages.parse_quote_answer(
@@ -332,6 +383,7 @@ class Attester:
                     node=node,
                     reason="the agent answers for CID %s" % answer.cid,
                 )
+            self._check_limits(node, answer, progress)
             verdict = verifier.judge(
                 node,
                 self._ak(reg.ak_public),
@@ -342,15 +394,50 @@ class Attester:
                 self.whitelists.get(ctx),
                 reg.properties,
                 full=full,
+                progress=progress,
             )
         except verifier.NeedFullLog as why:
             LOG.debug("Node %s: full log needed (%s)", node, why)
             return NEED_FULL
+        except errors.MessageTooLarge as exc:
+            # Not evidence against the node: more than DC-S takes.
+            return self._unknown(ctx, reg, eventlog.TOO_LARGE, exc.message)
         except _REFUSED as exc:
             return self._untrusted(ctx, reg, exc)
+        if isinstance(verdict, verifier.Progress):
+            LOG.debug(
+                "Node %s: IMA log chunk %d verified, %d entries pending, "
+                "asking from entry %d",
+                node,
+                verdict.chunks,
+                len(verdict.state.ima.pending),
+                verdict.next_entry,
+            )
+            return verdict
         if not verdict.trusted:
             return self._untrusted(ctx, reg, verdict.error)
         return self._trusted(ctx, reg, st, verdict, answer.domain, batch)
+
+    def _check_limits(self, node, answer, progress) -> None:
+        """LogTooLarge if this answer makes the attestation exceed
+        ``[dcs] max_ima_log_bytes`` or ``max_log_chunks``."""
+        chunks = (progress.chunks if progress else 0) + 1
+        received = (progress.log_bytes if progress else 0) + len(
+            answer.ima_log
+        )
+        limit = self.conf.dcs.max_ima_log_bytes
+        if received > limit:
+            raise errors.LogTooLarge(
+                node=node,
+                reason="%d bytes in %d answers exceed [dcs] "
+                "max_ima_log_bytes (%d)" % (received, chunks, limit),
+            )
+        if answer.ima_more and chunks >= self.conf.dcs.max_log_chunks:
+            raise errors.LogTooLarge(
+                node=node,
+                reason="still incomplete after [dcs] max_log_chunks (%d) "
+                "answers, %d bytes" % (chunks, received),
+            )
 
     # -- rounds (dc_agents.dcs.roundrunner) ---------------------------------
 
@@ -373,8 +460,9 @@ class Attester:
         """Record the outcome of a node's answer to a round ``ask``: like
         attest(), but unchanged trusted outcomes go to ``batch``.  Returns
         the result, None (not registered any more), NEED_FULL (ask again
-        for the whole log) or SUPERSEDED (the node was attested by another
-        path since the ask: nothing recorded)."""
+        for the whole log), SUPERSEDED (the node was attested by another
+        path since the ask: nothing recorded) or a verifier.Progress (a
+        partial answer, nothing recorded: pass it to follow_up)."""
         with self._node_lock(ask.key):
             reg, st = ask.context
             current = self._states.get(ask.key)
@@ -397,8 +485,27 @@ class Attester:
             )
             if result is NEED_FULL:
                 self._full.add(ask.key)
-            else:
+            elif not isinstance(result, verifier.Progress):
                 self._full.discard(ask.key)
+            return result
+
+    def follow_up(self, ctx, ask, progress, batch=None, stopped=None):
+        """Fetch the rest of the IMA log whose first chunk answered the
+        round ``ask`` (``progress``, from round_answer) through the
+        per-node ``quote`` path, one fresh nonce per chunk, and record
+        the outcome like round_answer (SUPERSEDED if the node was
+        attested by another path meanwhile)."""
+        with self._node_lock(ask.key):
+            reg, st = ask.context
+            current = self._states.get(ask.key)
+            if current is not None and current is not st:
+                LOG.debug("Follow-up of %s superseded", ask.node)
+                return SUPERSEDED
+            reg = self._registrations.get(ask.key, reg)
+            result = self._fetch(
+                ctx, reg, st, ask.full, progress, batch, stopped
+            )
+            self._full.discard(ask.key)
             return result
 
     def round_expired(self, ctx, ask) -> dict | None:
@@ -416,6 +523,7 @@ class Attester:
     def _trusted(self, ctx, reg, st, verdict, declared_domain, batch=None):
         node = _ident(reg.host, reg.hypervisor_hostname)
         key = (reg.host, reg.hypervisor_hostname)
+        self._too_large.discard(key)
         now = datetime.datetime.now(datetime.UTC)
         detail = "white-lists %s" % ", ".join(verdict.whitelists)
         result = {
@@ -501,6 +609,7 @@ class Attester:
     def _untrusted(self, ctx, reg, exc, message=None):
         node = _ident(reg.host, reg.hypervisor_hostname)
         self.forget(reg.host, reg.hypervisor_hostname)
+        self._too_large.discard((reg.host, reg.hypervisor_hostname))
         if message is None:
             # The event and the revocation: one transaction.
             with db_api.transaction(ctx):
@@ -543,8 +652,16 @@ class Attester:
         cached = key in self._registrations
         self._registrations.pop(key, None)
         event_row = None
+        if event is eventlog.TOO_LARGE:
+            first = key not in self._too_large
+            self._too_large.add(key)
+        else:
+            first = False
+            self._too_large.discard(key)
         with db_api.transaction(ctx):
-            if event is not None and reg.status != records.TRUST_UNKNOWN:
+            if event is not None and (
+                reg.status != records.TRUST_UNKNOWN or first
+            ):
                 event_row = eventlog.record(ctx, node, event, detail)
             else:
                 LOG.debug("Node %s still unknown: %s", node, detail)

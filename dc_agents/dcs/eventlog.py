@@ -27,6 +27,9 @@ TRUSTED = ("ACAAS-DCS-030", "info")
 NO_ANSWER = ("ACAAS-DCS-031", "warning")
 AGENT_ERROR = ("ACAAS-DCS-032", "warning")
 PLATFORM_CHANGED = ("ACAAS-DCS-033", "critical")
+#: An answer DC-S cannot take (larger than max_message_bytes, an IMA log
+#: beyond max_ima_log_bytes or max_log_chunks): unknown, never untrusted.
+TOO_LARGE = ("ACAAS-DCS-034", "warning")
 JOINED_DOMAIN = ("ACAAS-DCS-041", "info")
 
 

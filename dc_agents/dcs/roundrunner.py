@@ -13,6 +13,13 @@ the outcome through the Attester: unchanged trusted outcomes in batches,
 changes at once.  Asks left unanswered at ``[dcs] attestation_deadline``
 make their node ``unknown``.  The synchronous per-node path
 (Attester.attest) stays for on-demand attestation (``attest_host``).
+
+A partial answer (an IMA log longer than ``[dcc] max_log_bytes``) is not
+judged: its quote and entries are verified and the rest of the log is
+fetched at once, one chunk per ``quote`` request with a fresh nonce each,
+on a follow-up thread (Attester.follow_up), so neither the collecting
+thread nor the writers wait for it; the node is not asked in a round
+until its follow-up is recorded.
 """
 
 import collections
@@ -43,6 +50,7 @@ SWEEP_SECONDS = 0.25
 _SWEEP = object()  # a queue entry: expire what was due by its time
 MAX_BATCH = 500
 WRITERS = 8  # threads recording first and changed outcomes
+FOLLOW_UPS = 4  # threads fetching the rest of logs sent in chunks
 
 
 def _ident(key):
@@ -96,6 +104,9 @@ class RoundRunner:
         self._writers = concurrent.futures.ThreadPoolExecutor(
             max_workers=WRITERS, thread_name_prefix="round-write"
         )
+        self._follow_ups = concurrent.futures.ThreadPoolExecutor(
+            max_workers=FOLLOW_UPS, thread_name_prefix="round-follow-up"
+        )
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [
@@ -119,6 +130,8 @@ class RoundRunner:
         self._answers.put(None)
         for thread in self._threads:
             thread.join()
+        # Follow-ups see the stop between two chunks and record nothing.
+        self._follow_ups.shutdown(wait=True)
         self._writers.shutdown(wait=True)
         self.batch.stop()
 
@@ -293,6 +306,7 @@ class RoundRunner:
 
     def _record(self, ask, raw, error, ctx=None) -> None:
         key = ask.key
+        following = False
         try:
             result = self.att.round_answer(
                 ctx or acaas_context.get_admin_context(),
@@ -301,12 +315,45 @@ class RoundRunner:
                 error,
                 self.batch,
             )
+            if isinstance(result, verifier.Progress):
+                # The rest of the log, at once, on its own thread; the
+                # node stays "recording" (not asked) until it is done.
+                with self._lock:
+                    self._recording.add(key)
+                try:
+                    self._follow_ups.submit(self._follow_up, ask, result)
+                except RuntimeError:  # stopping: nothing recorded
+                    LOG.info("IMA log of %s not fetched: stopping", ask.node)
+                else:
+                    following = True
+                return
         except Exception:
             LOG.exception("Recording the answer of %s failed", ask.node)
             return
         finally:
+            if not following:
+                with self._lock:
+                    self._recording.discard(key)
+        self._outcome(key, result)
+
+    def _follow_up(self, ask, progress) -> None:
+        try:
+            result = self.att.follow_up(
+                acaas_context.get_admin_context(),
+                ask,
+                progress,
+                self.batch,
+                self._stop.is_set,
+            )
+        except Exception:
+            LOG.exception("Fetching the IMA log of %s failed", ask.node)
+            return
+        finally:
             with self._lock:
-                self._recording.discard(key)
+                self._recording.discard(ask.key)
+        self._outcome(ask.key, result)
+
+    def _outcome(self, key, result) -> None:
         if result is attester_mod.NEED_FULL:
             self.trigger(key)  # ask again at once, for the whole log
             return

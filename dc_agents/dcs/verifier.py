@@ -8,6 +8,13 @@ the node's RCoT.  It returns the new state and the verdict, or raises
 :class:`NeedFullLog` when the incremental path cannot be taken (TPM reset,
 changed white-lists) so the caller asks again from entry 0.  Failures of
 the evidence raise the core's precise AttestationError.  No I/O.
+
+A log too large for one message comes in chunks (``answer.ima_more``):
+:func:`judge` verifies each partial answer's quote, parses and checks its
+entries and returns a :class:`Progress` (no verdict) holding them
+pending; the caller asks for the next chunk with a new nonce and passes
+the Progress back.  The answer without ``ima_more`` replays everything
+pending to its own quoted PCR 10 and is judged.
 """
 
 import dataclasses
@@ -29,6 +36,26 @@ BOOT_PCRS = tuple(range(8))
 
 class NeedFullLog(Exception):
     """The answer cannot be verified incrementally; ask from entry 0."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """A verified partial answer: its entries are pending, no verdict.
+
+    Kept in memory by the caller only (never stored): ``state`` has the
+    clock of the last quote and the entries received so far pending.
+    """
+
+    state: NodeState
+    chunks: int  #: partial answers received in this attestation
+    log_bytes: int  #: IMA log text received in this attestation
+    full: bool  #: started from entry 0 (a full replay)
+    reboot: bool = False  #: the first quote showed a TPM reset
+
+    @property
+    def next_entry(self) -> int:
+        """The entry the next chunk must start with."""
+        return self.state.ima.next_entry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,12 +158,19 @@ def judge(
     whitelists: Sequence[whitelist_mod.Whitelist],
     properties: Mapping[str, str],
     full: bool = False,
-) -> Verdict:
+    progress: Progress | None = None,
+) -> Verdict | Progress:
     """Verify ``answer`` to a request for entries from ``offset`` on.
 
     ``full`` (with offset 0) replays and evaluates the whole log afresh.
+    ``progress``: the chunks received so far in this attestation (the
+    request asked from ``progress.next_entry``; ``full`` is then taken
+    from it).  Returns a Progress for a partial answer.
     """
     bank = state.bank
+    base = state if progress is None else progress.state
+    if progress is not None:
+        full = False  # entry 0 is already pending when it was asked for
     if answer.ima_offset != offset:
         raise errors.MalformedInput(
             what="attestation answer",
@@ -150,29 +184,47 @@ def judge(
         answer.pcrs,
         nonce,
         _SELECTIONS.get(bank) or selection(bank),
-        previous=state.clock,
+        previous=base.clock,
     )
-    reset = full or result.reboot or state.ima is None
+    reset = full or result.reboot or base.ima is None
     if reset and offset != 0:
         raise NeedFullLog("TPM reset: the whole log must be replayed")
-    start = 0 if reset else state.ima_count
+    start = 0 if reset else base.ima_count
+    previous = {} if reset else base.evaluations
+    if answer.ima_more:
+        if not answer.ima_log:
+            raise errors.MalformedInput(
+                what="attestation answer",
+                reason="a partial answer without IMA entries",
+            )
+        if start > 0 and whitelist_eval.stale(whitelists, previous, start):
+            raise NeedFullLog("white-lists changed since the last attestation")
     replay = ima_replay.verify(
         answer.ima_log,
         result.pcrs[bank][ima_replay.IMA_PCR],
-        None if reset else state.ima,
+        None if reset else base.ima,
         first_entry=offset,
         boot_pcrs=result.pcrs,
         reset=reset,
         bank=bank,
+        more=answer.ima_more,
     )
+    if answer.ima_more:
+        return Progress(
+            state=dataclasses.replace(
+                base,
+                clock=result.clock_info,
+                ima=replay.state,
+                evaluations=previous,
+            ),
+            chunks=(progress.chunks if progress else 0) + 1,
+            log_bytes=(progress.log_bytes if progress else 0)
+            + len(answer.ima_log),
+            full=reset or (progress is not None and progress.full),
+            reboot=result.reboot or (progress is not None and progress.reboot),
+        )
     boot = whitelist_eval.BootState(replay.state.boot_aggregate, result.pcrs)
-    evaluations = _evaluate(
-        whitelists,
-        replay.accepted,
-        boot,
-        {} if reset else state.evaluations,
-        start,
-    )
+    evaluations = _evaluate(whitelists, replay.accepted, boot, previous, start)
     refs = frozenset(
         chain.WhitelistRef(*t) for t in whitelist_eval.satisfied(evaluations)
     )
@@ -192,5 +244,5 @@ def judge(
         whitelists=tuple(sorted({r.name for r in refs})),
         rcot=rcot,
         error=None if refs else _failure(evaluations, state),
-        reboot=result.reboot,
+        reboot=result.reboot or (progress is not None and progress.reboot),
     )

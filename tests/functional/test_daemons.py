@@ -194,6 +194,110 @@ def test_basic_flow_on_sqlite(tmp_path, swtpm_ca_template):  # noqa: F811
         drop()
 
 
+# -- an IMA log larger than one message ---------------------------------------
+
+#: [dcs] max_message_bytes of the chunks cluster, below each log's size.
+CHUNKS_MESSAGE = 256 * 1024
+#: [dcc] max_log_bytes of the node that sends chunks: at least 5 of them.
+CHUNKS_LOG = 100_000
+
+
+def test_large_ima_log_in_chunks_trusted_and_too_large_unknown(
+    tmp_path,
+    swtpm_ca_template,  # noqa: F811
+):
+    """A node with a long log (5,000 entries, larger than DC-S takes in
+    one answer) is fetched in chunks and trusted, never untrusted, and
+    stays trusted while its log grows; a node whose DC-C sends its whole
+    log in one answer larger than DC-S takes is unknown, never untrusted.
+    """
+    ca, template = swtpm_ca_template
+    url, drop = databases.create("sqlite")
+    ctx = _setup_db(url)
+    factory = SwtpmFactory(tmp_path / "swtpm", ca, template)
+    cluster = Cluster(
+        tmp_path / "cluster",
+        url,
+        ca.bundle_pem,
+        max_message_bytes=CHUNKS_MESSAGE,
+    )
+    cluster.ctx = ctx
+    good = sorted(GOOD_FILES.items())
+    try:
+        for name in ("chunked", "whole"):
+            node = cluster.add_node(name, factory.new(unique=True))
+            node.boot()
+            node.measure_many(good[i % len(good)] for i in range(5000))
+            size = len(node.log.text())
+            assert size > 2 * CHUNKS_MESSAGE and size > 5 * CHUNKS_LOG
+        _whitelist(ctx, cluster.nodes["chunked"].log.lines[0])
+        cluster.start_dcs()
+        cluster.start_dcc("chunked", max_log_bytes=CHUNKS_LOG)
+        cluster.start_dcc("whole", max_log_bytes=4 * 1024 * 1024)
+        _wait_status(cluster, ["chunked"], "trusted", 90, "chunked trusted")
+        wait_for(
+            lambda: _events(cluster, "whole", "ACAAS-DCS-034"),
+            60,
+            what="the too-large answer of 'whole' refused",
+        )
+        chunks = (
+            (cluster.base / "dcc-chunked.log")
+            .read_text(errors="replace")
+            .count("more follow")
+        )
+        assert chunks >= 5, cluster.log_tail("dcc-chunked")
+        # The log grows; rounds go on, incremental, in chunks when long.
+        # (In batches: one long run of extends keeps the agent's quote
+        # from seeing stable PCRs, which makes the node unknown for a
+        # round -- the agent's error, never a revocation.)
+        node = cluster.nodes["chunked"]
+        for _ in range(6):
+            node.measure_many(good[i % len(good)] for i in range(250))
+            time.sleep(0.2)
+        count = len(node.log.lines)
+        wait_for(
+            lambda: _reg(cluster, "chunked").state["ima"]["count"] >= count,
+            60,
+            what="the grown log accepted",
+        )
+        since = time.time()
+        wait_for(
+            lambda: _attested_since(cluster, ["chunked"], since),
+            INTERVAL * 3 + 10,
+            what="another round",
+        )
+        reg = _reg(cluster, "chunked")
+        assert reg.registered and reg.status == "trusted"
+        # Never untrusted: no verification failure, no revocation (an
+        # answer late or refused by the busy TPM is only 'unknown').
+        ids = {e.event_id for e in _events(cluster, "chunked")}
+        assert ids <= {
+            "ACAAS-DCS-020",
+            "ACAAS-DCS-030",
+            "ACAAS-DCS-031",
+            "ACAAS-DCS-032",
+        }, ids
+        assert len(_events(cluster, "chunked", "ACAAS-DCS-020")) == 1
+        # The node whose answers DC-S cannot take: unknown, registered,
+        # attested on (not revoked).
+        reg = _reg(cluster, "whole")
+        assert reg.registered and reg.status == "unknown"
+        ids = {e.event_id for e in _events(cluster, "whole")}
+        assert ids == {"ACAAS-DCS-020", "ACAAS-DCS-034"}, ids
+        detail = _events(cluster, "whole", "ACAAS-DCS-034")[0].detail
+        assert "exceeds the limit of %d" % CHUNKS_MESSAGE in detail
+    except AssertionError as exc:
+        raise AssertionError(
+            "%s\nDC-S log:\n%s\nDC-C chunked:\n%s"
+            % (exc, cluster.log_tail("dcs"), cluster.log_tail("dcc-chunked"))
+        ) from None
+    finally:
+        cluster.stop_all()
+        factory.stop_all()
+        db_api.dispose()
+        drop()
+
+
 # -- the scenario on MariaDB, in order ---------------------------------------
 
 

@@ -34,8 +34,11 @@ class Agents:
         self.tamper = {}
         self.forge = set()
         self.keys = {}  # the key a node signs with, if not DC-S's
+        self.chunk = {}  # entries per answer, if the log is sent in chunks
+        self.asked = []  # (host, nonce, offset) of every quote request
 
     def quote(self, host, hv, nonce, selection, ima_offset, timeout, key):
+        self.asked.append((host, nonce, ima_offset))
         if host in self.fail:
             raise self.fail[host]
         wire = self.answer(host, nonce, ima_offset)
@@ -45,7 +48,9 @@ class Agents:
         return channel.sign(key, "quote_answer", host, nonce.hex(), wire)
 
     def answer(self, host, nonce, ima_offset):
-        answer = self.nodes[host].answer(nonce, ima_offset, cid="cid-" + host)
+        answer = self.nodes[host].answer(
+            nonce, ima_offset, cid="cid-" + host, count=self.chunk.get(host)
+        )
         wire = messages.quote_answer(
             answer.cid,
             answer.attest,
@@ -54,6 +59,7 @@ class Agents:
             answer.ima_log,
             answer.ima_offset,
             None,
+            ima_more=answer.ima_more,
         )
         wire.update(self.tamper.get(host, {}))
         return wire
@@ -156,8 +162,8 @@ def test_no_answer_is_unknown_and_recovers(setup):
     "tamper, event",
     [
         ({"cid": "cid-other"}, "ACAAS-DCS-010"),
-        ({"ima_log": "x" * 30_000}, "ACAAS-DCS-002"),
         ({"attest": "%%"}, "ACAAS-DCS-001"),
+        ({"ima_more": 1}, "ACAAS-DCS-001"),
     ],
 )
 def test_bad_answers_make_the_node_untrusted(setup, tamper, event):
@@ -183,6 +189,163 @@ def test_reboot_and_new_whitelist_replay_everything(setup):
     assert att.attest(("n4", "n4"))["status"] == "trusted"
     st = state_mod.load(attestation_db.registration_get(ctx, "n4").state)
     assert {r.version for r in st.satisfied} == {"2"}
+
+
+# -- an IMA log larger than one message: chunks ------------------------------
+
+
+def _grow(node, count):
+    """``count`` more white-listed entries (about 130 bytes each)."""
+    for i in range(count):
+        name = "ab"[i % 2]
+        node.log.add_file("/usr/bin/" + name, name.encode())
+
+
+def _log_bytes(node, start=0):
+    return len(node.log.text(start))
+
+
+def test_log_in_chunks_is_trusted_and_never_untrusted(setup):
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "k1")
+    _whitelist(ctx, node)
+    _grow(node, 400)
+    # The whole log does not fit in one answer ([dcs] max_message_bytes
+    # is 20,000 here): 60 entries an answer.
+    assert _log_bytes(node) > 2 * att.conf.dcs.max_message_bytes
+    agents.chunk["k1"] = 60
+    assert att.attest(("k1", "k1"))["status"] == "trusted"
+    asked = [a for a in agents.asked if a[0] == "k1"]
+    assert [a[2] for a in asked] == [0, 60, 120, 180, 240, 300, 360]
+    assert len({a[1] for a in asked}) == len(asked)  # a nonce each
+    reg = attestation_db.registration_get(ctx, "k1")
+    assert reg.registered and reg.whitelists == ("good",)
+    assert state_mod.load(reg.state).ima_count == 403
+    assert _ids(ctx, "k1") == ["ACAAS-DCS-030"]
+    # The log grows: incremental again, in chunks when it is long.
+    _grow(node, 100)
+    del agents.asked[:]
+    assert att.attest(("k1", "k1"))["status"] == "trusted"
+    assert [a[2] for a in agents.asked] == [403, 463]
+    assert att.attest(("k1", "k1"))["status"] == "trusted"
+    assert _ids(ctx, "k1") == ["ACAAS-DCS-030"]
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [{"max_ima_log_bytes": 20_000}, {"max_log_chunks": 3}],
+)
+def test_log_beyond_the_limits_is_unknown_not_untrusted(setup, limits):
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "k2")
+    _whitelist(ctx, node)
+    _grow(node, 400)
+    agents.chunk["k2"] = 60
+    for name, value in limits.items():
+        att.conf.set_override(name, value, group="dcs")
+    try:
+        result = att.attest(("k2", "k2"))
+    finally:
+        for name in limits:
+            att.conf.clear_override(name, group="dcs")
+    assert result["status"] == "unknown", result
+    assert "IMA log of k2" in result["detail"]
+    reg = attestation_db.registration_get(ctx, "k2")
+    assert reg.registered and reg.status == "unknown"
+    assert _ids(ctx, "k2") == ["ACAAS-DCS-034"]
+    assert att.attest(("k2", "k2"))["status"] == "trusted"
+
+
+def test_answer_larger_than_dcs_takes_is_unknown_not_untrusted(setup):
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "k3")
+    _whitelist(ctx, node)
+    _grow(node, 400)  # in one answer: more than max_message_bytes
+    result = att.attest(("k3", "k3"))
+    assert result["status"] == "unknown" and "exceeds" in result["detail"]
+    reg = attestation_db.registration_get(ctx, "k3")
+    assert reg.registered and reg.status == "unknown"
+    assert _ids(ctx, "k3") == ["ACAAS-DCS-034"]
+    assert att.timer_job(("k3", "k3"))  # still attested
+    agents.chunk["k3"] = 60  # an agent that sends chunks
+    assert att.attest(("k3", "k3"))["status"] == "trusted"
+
+
+@pytest.mark.parametrize(
+    "content, name, event",
+    [
+        # An entry the TPM never extended, consistent in itself: the last
+        # answer's replay does not reach its PCR 10.
+        (b"b", "/usr/bin/a", "ACAAS-ATT-020"),
+        # A template hash that does not match the entry: refused at once.
+        (b"a", "/usr/bin/b", "ACAAS-ATT-021"),
+    ],
+)
+def test_forged_log_in_chunks_is_still_untrusted(setup, content, name, event):
+    from acaas_nova.evidence import ima_build
+
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "k4")
+    _whitelist(ctx, node)
+    _grow(node, 200)
+    agents.chunk["k4"] = 60
+    line = ima_build.format_entry(
+        "ima-ng", ima_build.file_digest(content), "/usr/bin/a"
+    )
+    node.log.lines[70] = line.replace("/usr/bin/a", name)  # second chunk
+    result = att.attest(("k4", "k4"))
+    assert result["status"] == "untrusted", result
+    assert _ids(ctx, "k4") == [event]
+    assert not attestation_db.registration_get(ctx, "k4").registered
+
+
+def test_partial_round_answer_is_followed_up_at_once(setup):
+    import datetime
+
+    from dc_agents.dcs import rounds
+    from dc_agents.dcs import verifier
+
+    ctx, agents, att = setup
+    node = _add(ctx, agents, "k5")
+    _whitelist(ctx, node)
+    assert att.attest(("k5", "k5"))["status"] == "trusted"
+    _grow(node, 300)
+    agents.chunk["k5"] = 60
+    book = rounds.RoundBook("w1", 30.0)
+    ask, answer = _round(att, ctx, agents, "k5", book)
+    assert answer["ima_more"] and ask.offset == 3
+    progress = att.round_answer(ctx, ask, answer, None, Recorder(ctx))
+    assert isinstance(progress, verifier.Progress)
+    assert progress.next_entry == 63
+    # Nothing recorded yet.
+    assert attestation_db.registration_get(ctx, "k5").status == "trusted"
+    del agents.asked[:]
+    batch = Recorder(ctx)
+    result = att.follow_up(ctx, ask, progress, batch)
+    assert result["status"] == "trusted"
+    assert [a[2] for a in agents.asked] == [63, 123, 183, 243]
+    # Unchanged outcome: batched like any round's, with the new state.
+    (item,) = batch.items.values()
+    assert item[3] is not None
+    batch.flush(datetime.datetime.now(datetime.UTC))
+    stored = state_mod.load(attestation_db.registration_get(ctx, "k5").state)
+    assert stored.ima_count == 303
+    # A follow-up overtaken by another attestation records nothing.
+    _grow(node, 100)
+    ask, answer = _round(att, ctx, agents, "k5", book)
+    progress = att.round_answer(ctx, ask, answer, None, Recorder(ctx))
+    assert att.attest(("k5", "k5"))["status"] == "trusted"
+    assert att.follow_up(ctx, ask, progress) is attester.SUPERSEDED
+    # A follow-up stops between two chunks when DC-S stops.
+    _grow(node, 100)
+    ask, answer = _round(att, ctx, agents, "k5", book)
+    progress = att.round_answer(ctx, ask, answer, None, Recorder(ctx))
+    del agents.asked[:]
+    assert att.follow_up(ctx, ask, progress, None, lambda: True) is (
+        attester.SUPERSEDED
+    )
+    assert agents.asked == []
+    assert _ids(ctx, "k5") == ["ACAAS-DCS-030"]
 
 
 # -- the round path: answers to rounds, batched writes ----------------------
@@ -738,5 +901,61 @@ def test_round_answer_with_a_forged_mac_is_ignored(setup):
         runner._round_job(0)
         _wait(lambda: status() == "unknown", "c6 unknown")
         assert attestation_db.registration_get(ctx, "c6").registered
+    finally:
+        runner.stop()
+
+
+def test_round_runner_fetches_chunked_logs(setup):
+    from dc_agents.dcs import roundrunner
+
+    ctx, agents, att = setup
+    conf = att.conf
+    conf.set_override("attestation_interval", 3600, group="dcs")
+    conf.set_override("attestation_deadline", 5.0, group="dcs")
+    conf.set_override("round_partitions", 1, group="dcs")
+    conf.set_override("batch_write_interval", 0.05, group="dcs")
+    hosts = ["kr0", "kr1"]
+    for host in hosts:
+        node = _add(ctx, agents, host)
+        _grow(node, 300)
+        agents.chunk[host] = 50
+    _whitelist(ctx, node)
+    api = RoundAPI(agents)
+    runner = roundrunner.RoundRunner(conf, att, api, "w1")
+    api.runner = runner
+    runner.start()
+    try:
+        for host in hosts:
+            runner.add((host, host))
+
+        def status(host):
+            return attestation_db.registration_get(ctx, host).status
+
+        runner._round_job(0)
+        _wait(lambda: all(status(h) == "trusted" for h in hosts), "trust")
+        _wait(lambda: not runner._recording, "the follow-ups recorded")
+        # One round answer, then the rest through the quote path.
+        assert len(api.sent) == 1
+        for host in hosts:
+            offsets = [a[2] for a in agents.asked if a[0] == host]
+            assert offsets == [50, 100, 150, 200, 250, 300], offsets
+        # Later rounds: the new entries, chunked when there are many.
+        for host in hosts:
+            _grow(agents.nodes[host], 120)
+        runner._round_job(0)
+
+        def count(host):
+            reg = attestation_db.registration_get(ctx, host)
+            return state_mod.load(reg.state).ima_count
+
+        _wait(lambda: all(count(h) == 423 for h in hosts), "the 2nd round")
+        _wait(lambda: not runner._recording, "the second follow-ups")
+        for host in hosts:
+            assert [a[2] for a in agents.asked if a[0] == host][-2:] == [
+                353,
+                403,
+            ]
+            assert _ids(ctx, host) == ["ACAAS-DCS-030"]
+            assert status(host) == "trusted"
     finally:
         runner.stop()

@@ -327,3 +327,130 @@ def test_pending_entry_changed_is_a_rewrite():
             state,
             first_entry=state.count,
         )
+
+
+# -- a log sent in chunks (more=True for every chunk but the last) -----------
+
+
+def _chunks(log, start, sizes):
+    """Texts of consecutive chunks of ``log`` from entry ``start``."""
+    out = []
+    for size in sizes:
+        out.append("".join(line + "\n" for line in log.lines[start:][:size]))
+        start += size
+    return out
+
+
+def test_chunks_are_pending_until_the_last_replays_them_all():
+    log = make_log(49)  # 50 entries
+    quoted = log.pcr10["sha256"]
+    state = None
+    offset = 0
+    for text in _chunks(log, 0, [10, 10, 10, 10]):
+        result = ima_replay.verify(
+            text, quoted, state, first_entry=offset, more=True
+        )
+        assert result.accepted == ()  # nothing judged before the end
+        state = result.state
+        offset += 10
+        assert state.count == 0 and state.next_entry == offset
+        assert [e.index for e in state.pending] == list(range(offset))
+    last = ima_replay.verify(
+        log.text(40), quoted, state, first_entry=40, boot_pcrs=PCRS
+    )
+    assert [e.index for e in last.accepted] == list(range(50))
+    assert last.state.count == 50 and last.state.pending == ()
+    assert last.state.pcr == quoted and last.state.boot_verified
+    # The same as one answer with the whole log.
+    whole = ima_replay.verify(log.text(), quoted, boot_pcrs=PCRS)
+    assert whole.state == last.state
+
+
+def test_chunks_after_accepted_entries_and_a_quote_behind_the_log():
+    log = make_log(9)
+    state = ima_replay.verify(log.text(), log.pcr10["sha256"]).state
+    for i in range(30):
+        log.add_file("/new%d" % i, b"n%d" % i)
+    quoted = log.pcr10["sha256"]
+    log.add_file("/after-the-quote", b"late")  # read, not yet quoted
+    first = ima_replay.verify(
+        log.text(10)[: len(_chunks(log, 10, [20])[0])],
+        quoted,
+        state,
+        first_entry=10,
+        more=True,
+    )
+    assert first.state.count == 10 and len(first.state.pending) == 20
+    last = ima_replay.verify(log.text(30), quoted, first.state)
+    assert last.state.count == 40
+    assert [e.path for e in last.state.pending] == ["/after-the-quote"]
+
+
+def test_a_forged_chunk_fails_at_once_or_at_the_last_chunk():
+    log = make_log(20)
+    quoted = log.pcr10["sha256"]
+    first = ima_replay.verify(
+        _chunks(log, 0, [10])[0], quoted, first_entry=0, more=True
+    )
+    # A broken template hash is refused in the chunk itself.
+    bad = log.lines[10].split(" ")
+    bad[1] = "00" * 19 + "01"
+    with pytest.raises(TemplateHashMismatch, match="entry 10"):
+        ima_replay.verify(" ".join(bad) + "\n", quoted, first.state, more=True)
+    # A consistent entry the TPM never saw: refused by the last answer.
+    other = ima_build.format_entry(
+        "ima-ng", ima_build.file_digest(b"x"), "/hidden"
+    )
+    second = ima_replay.verify(
+        other + "\n" + _chunks(log, 11, [5])[0],
+        quoted,
+        first.state,
+        more=True,
+    )
+    assert second.state.next_entry == 16
+    with pytest.raises(LogMismatch, match="does not reach the quoted"):
+        ima_replay.verify(log.text(16), quoted, second.state)
+
+
+def test_a_chunk_changing_pending_entries_is_a_rewrite():
+    log = make_log(20)
+    quoted = log.pcr10["sha256"]
+    first = ima_replay.verify(
+        _chunks(log, 0, [12])[0], quoted, first_entry=0, more=True
+    )
+    # Resent unchanged: accepted as the same entries.
+    again = ima_replay.verify(
+        log.text(8)[: len(_chunks(log, 8, [8])[0])],
+        quoted,
+        first.state,
+        first_entry=8,
+        more=True,
+    )
+    assert [e.index for e in again.state.pending] == list(range(16))
+    lines = log.lines[8:16]
+    lines[2] = ima_build.format_entry(
+        "ima-ng", ima_build.file_digest(b"x"), "/changed"
+    )
+    with pytest.raises(LogRewritten, match="entry 10 changed"):
+        ima_replay.verify(
+            "\n".join(lines) + "\n",
+            quoted,
+            first.state,
+            first_entry=8,
+            more=True,
+        )
+    # A chunk never leaves a hole either.
+    with pytest.raises(LogMismatch, match="never sent"):
+        ima_replay.verify(
+            log.text(13), quoted, first.state, first_entry=13, more=True
+        )
+
+
+def test_a_chunk_leaves_the_given_state_alone():
+    log = make_log(6)
+    first = ima_replay.verify(
+        _chunks(log, 0, [3])[0], log.pcr10["sha256"], more=True
+    )
+    before = first.state
+    ima_replay.verify(log.text(3), log.pcr10["sha256"], first.state, more=True)
+    assert first.state is before and len(before.pending) == 3

@@ -50,6 +50,26 @@ def test_bad_answers_refused(changes, match):
     assert "\n" not in str(info.value)
 
 
+def test_partial_answer_flag():
+    assert not messages.parse_quote_answer(_answer(), 10_000).ima_more
+    wire = messages.quote_answer(
+        "cid-1", b"a", b"s", PCRS, "x\n", 0, None, ima_more=True
+    )
+    assert wire["ima_more"] is True
+    assert messages.parse_quote_answer(wire, 10_000).ima_more
+    # An agent that never sends chunks leaves the field out.
+    old = {k: v for k, v in _answer().items() if k != "ima_more"}
+    assert not messages.parse_quote_answer(old, 10_000).ima_more
+
+
+@pytest.mark.parametrize("value", [1, 0, "true", None, [True]])
+def test_partial_answer_flag_must_be_a_boolean(value):
+    with pytest.raises(
+        errors.MalformedMessage, match="IMA log continuation: not a boolean"
+    ):
+        messages.parse_quote_answer(_answer(ima_more=value), 10_000)
+
+
 def test_not_a_mapping():
     with pytest.raises(errors.MalformedMessage, match="not a mapping"):
         messages.parse_quote_answer(["x"], 10_000)
@@ -114,3 +134,21 @@ def test_any_pcr_mapping_is_parsed_or_refused_cleanly(value):
         messages.decode_pcrs(value)
     except errors.MalformedMessage:
         pass
+
+
+def test_partial_answer_flag_is_covered_by_the_mac():
+    from acaas_nova.attestation import channel
+    from acaas_nova.attestation import errors as att_errors
+
+    key = b"k" * 32
+    wire = messages.quote_answer(
+        "cid-1", b"a", b"s", PCRS, "x\n", 0, None, ima_more=True
+    )
+    signed = channel.sign(key, "quote_answer", "n1", "ab", wire)
+    channel.verify(key, "quote_answer", "n1", "ab", signed)
+    for changed in (False, None):
+        forged = dict(signed, ima_more=changed)
+        if changed is None:
+            del forged["ima_more"]
+        with pytest.raises(att_errors.ChannelMacInvalid):
+            channel.verify(key, "quote_answer", "n1", "ab", forged)
