@@ -114,3 +114,15 @@ def test_any_pcr_mapping_is_parsed_or_refused_cleanly(value):
         messages.decode_pcrs(value)
     except errors.MalformedMessage:
         pass
+
+
+@pytest.mark.parametrize("index", ["\u00b2", "\u0663", "\uff17", "+1", " 2"])
+def test_fuzz_regression_pcr_index_of_other_digits(index):
+    # Found by tests/fuzz/fuzz_rpc_messages.py: str.isdigit() accepts "²",
+    # which int() refuses, so a ValueError escaped decode_pcrs.
+    with pytest.raises(errors.MalformedMessage, match="bad PCR index"):
+        messages.decode_pcrs({"sha256": {index: "00" * 32}})
+    with pytest.raises(errors.MalformedMessage, match="bad PCR index"):
+        messages.parse_quote_answer(
+            _answer(pcrs={"sha256": {index: "00" * 32}}), 10_000
+        )
