@@ -117,8 +117,13 @@ def decode_pcrs(value: Any, what: str = "PCR values") -> dict:
             )
         out[bank] = {}
         for index, hexvalue in values.items():
-            if not (isinstance(index, str) and index.isdigit()) or not (
-                0 <= int(index) <= 23
+            # ASCII digits only: str.isdigit also takes "²", which int()
+            # refuses with a ValueError.
+            if not (
+                isinstance(index, str)
+                and index.isascii()
+                and index.isdigit()
+                and 0 <= int(index) <= 23
             ):
                 raise errors.MalformedMessage(
                     what=what, reason="bad PCR index %r" % str(index)[:8]
@@ -132,6 +137,12 @@ def decode_pcrs(value: Any, what: str = "PCR values") -> dict:
                     what=what,
                     reason="%s PCR %s is not %d bytes of hex"
                     % (bank, index, size),
+                )
+            if int(index) in out[bank]:
+                # "7" and "07": one PCR reported twice.
+                raise errors.MalformedMessage(
+                    what=what,
+                    reason="%s PCR %d reported twice" % (bank, int(index)),
                 )
             out[bank][int(index)] = raw
     return out

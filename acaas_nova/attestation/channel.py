@@ -125,7 +125,12 @@ def verify(key: bytes, method: str, node: str, fresh, args: dict) -> None:
     given = args.get(MAC_FIELD)
     if given is None:
         raise errors.ChannelMacMissing(reason=where)
-    if not isinstance(given, str) or len(given) != MAC_HEX:
+    if (
+        not isinstance(given, str)
+        or len(given) != MAC_HEX
+        or not given.isascii()
+    ):
+        # compare_digest takes ASCII text only (TypeError otherwise).
         raise errors.ChannelMacInvalid(reason=where + ": malformed MAC")
     try:
         expected = mac(key, method, node, fresh, args)

@@ -6,7 +6,10 @@ arguments and DC-S's nonce (acaas_nova/attestation/channel.py), seen for
 the first time: anything else on the bus is logged and ignored before
 the TPM is touched (a refused ``quote`` call gets a ChannelError, never a
 quote).  Arguments are validated before use; a refusal reaches DC-S as an
-expected exception with a one-line message.
+expected exception with a one-line message.  Both methods take any
+argument names (the request context is positional-only): an unexpected
+one is refused by the method, never a TypeError raised before it runs
+(which oslo.messaging would log with a traceback).
 """
 
 import collections
@@ -27,6 +30,8 @@ LOG = logging.getLogger(__name__)
 MAX_SELECTION = 24
 #: Request nonces remembered to refuse a replayed request.
 SEEN_NONCES = 4096
+#: The arguments of attest_round (DC-S's round message).
+ROUND_ARGS = ("round_id", "nonce", "worker", "selection", "asks", "macs")
 
 
 def _selection(value) -> dict[str, list[int]]:
@@ -89,7 +94,7 @@ class DCCManager:
         exception.AttestationError,
         exception.ConfigError,
     )
-    def quote(self, context, **kwargs):
+    def quote(self, context, /, **kwargs):
         raw = messages.decode(kwargs.get("nonce"), "nonce", messages.MAX_NONCE)
         if not raw:
             raise errors.MalformedMessage(what="nonce", reason="empty")
@@ -113,29 +118,33 @@ class DCCManager:
         )
 
     @oslo_messaging.expose
-    def attest_round(
-        self,
-        context,
-        round_id=None,
-        nonce=None,
-        worker=None,
-        selection=None,
-        asks=None,
-        macs=None,
-    ):
+    def attest_round(self, context, /, **kwargs):
         """A round for this node's partition (a fanout cast): answer it if
         this node is listed with a valid MAC; the answer goes back as a
-        cast."""
+        cast.  Arguments other than ROUND_ARGS refuse it (a cast has no
+        caller to raise to: a warning)."""
         node = self.agent.node
+        asks = kwargs.get("asks")
         if not isinstance(asks, dict) or node not in asks:
             return
+        macs = kwargs.get("macs")
+        selection = kwargs.get("selection")
         try:
+            unknown = set(kwargs) - set(ROUND_ARGS)
+            if unknown:
+                raise errors.MalformedMessage(
+                    what="round",
+                    reason="unexpected arguments %s"
+                    % ", ".join(sorted(repr(k)[:20] for k in unknown)),
+                )
             offset = messages.integer(asks[node], "IMA log offset")
-            raw = messages.decode(nonce, "round nonce", messages.MAX_NONCE)
+            raw = messages.decode(
+                kwargs.get("nonce"), "round nonce", messages.MAX_NONCE
+            )
             if not raw:
                 raise errors.MalformedMessage(what="nonce", reason="empty")
-            worker = messages.text(worker, "worker")
-            round_id = messages.text(round_id, "round id", 64)
+            worker = messages.text(kwargs.get("worker"), "worker")
+            round_id = messages.text(kwargs.get("round_id"), "round id", 64)
             wanted = _selection(selection)
         except errors.MalformedMessage as exc:
             LOG.warning("Round refused: %s", exc.message)

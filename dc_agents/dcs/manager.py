@@ -7,6 +7,9 @@ Only methods marked ``@oslo_messaging.expose`` are callable (the server
 uses ExplicitRPCAccessPolicy).  Every argument is validated before use;
 a bad request is refused with a one-line error the caller receives as an
 expected exception, recorded as an event, and nothing else is stored.
+The request context is positional-only (``context, /``): a message
+argument named ``context`` is one more argument, not a TypeError that
+oslo.messaging would log with a traceback.
 
 Agent messages after registration are authenticated with the node's
 channel key (acaas_nova/attestation/channel.py): ``registration_status``
@@ -97,7 +100,7 @@ class DCSManager:
 
     @oslo_messaging.expose
     @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
-    def register(self, context, **kwargs):
+    def register(self, context, /, **kwargs):
         ctx = acaas_context.get_admin_context()
         host, hv = self._checked(ctx, "register", kwargs)
         ek_public = self._decode(
@@ -119,7 +122,7 @@ class DCSManager:
 
     @oslo_messaging.expose
     @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
-    def activate(self, context, **kwargs):
+    def activate(self, context, /, **kwargs):
         ctx = acaas_context.get_admin_context()
         host, hv = self._checked(ctx, "activate", kwargs)
         try:
@@ -157,7 +160,7 @@ class DCSManager:
 
     @oslo_messaging.expose
     @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
-    def registration_status(self, context, **kwargs):
+    def registration_status(self, context, /, **kwargs):
         """Whether the node is registered under ``cid`` (an agent at its
         start; authenticated: it may arm the node's timer)."""
         ctx = acaas_context.get_admin_context()
@@ -181,7 +184,7 @@ class DCSManager:
 
     @oslo_messaging.expose
     @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
-    def platform_changed(self, context, **kwargs):
+    def platform_changed(self, context, /, **kwargs):
         """Protocol 12.2's sealing: the agent can no longer unseal."""
         ctx = acaas_context.get_admin_context()
         host, hv = self._checked(ctx, "platform_changed", kwargs)
@@ -217,7 +220,7 @@ class DCSManager:
     # -- attestation rounds ---------------------------------------------
 
     @oslo_messaging.expose
-    def round_answer(self, context, **kwargs):
+    def round_answer(self, context, /, **kwargs):
         """A DC-C's answer to a round (a cast: nothing is returned).  Only
         the envelope is checked here; the round book, the channel MAC
         (``kwargs`` as sent) and the verifier judge the rest on the

@@ -10,7 +10,8 @@ anyone else holding the agents' broker credentials can call them
 (:mod:`dc_agents.dcs.manager`) does not expose them.
 
 Every argument is type- and size-checked before anything reaches the
-database; a bad request is refused with a one-line error.
+database; a bad request is refused with a one-line error (the request
+context is positional-only, as in :mod:`dc_agents.dcs.manager`).
 """
 
 import logging
@@ -61,7 +62,7 @@ class DCSOperatorManager:
 
     @oslo_messaging.expose
     @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
-    def attest_host(self, context, **kwargs):
+    def attest_host(self, context, /, **kwargs):
         """Attest a node now (acaas-manage host attest)."""
         ctx = acaas_context.get_admin_context()
         messages.check_size(
@@ -88,7 +89,7 @@ class DCSOperatorManager:
 
     @oslo_messaging.expose
     @oslo_messaging.expected_exceptions(*_CALLER_FAULTS)
-    def domain_add_host(self, context, **kwargs):
+    def domain_add_host(self, context, /, **kwargs):
         """Add a node to a physical domain if it qualifies."""
         ctx = acaas_context.get_admin_context()
         messages.check_size(

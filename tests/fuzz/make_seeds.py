@@ -22,6 +22,7 @@ from acaas_nova.attestation import whitelist
 from acaas_nova.evidence import ek_build
 from acaas_nova.evidence import ima_build
 from acaas_nova.evidence import tpm_build
+from tests.fuzz import rpc_seeds
 from tests.fuzz.harness import CORPUS
 
 NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
@@ -161,6 +162,7 @@ def main() -> None:
             "b.bin": bytes(range(64)),
         },
     )
+    _write("rpc_messages", rpc_seeds.seeds(text))
 
 
 if __name__ == "__main__":

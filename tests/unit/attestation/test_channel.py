@@ -125,6 +125,17 @@ def test_malformed_mac_refused(mac):
         channel.verify(KEY, "m", "n1", 1, dict(ARGS, mac=mac))
 
 
+def test_fuzz_regression_non_ascii_mac_refused():
+    # Found by tests/fuzz/fuzz_rpc_messages.py: a 64-character MAC with a
+    # non-ASCII character made hmac.compare_digest raise TypeError.
+    mac = (
+        "9de96\u021c967f5f46a1d0746cbf00566c5575a752a/fa11477a360B03da8d4987e7"
+    )
+    assert len(mac) == channel.MAC_HEX
+    with pytest.raises(errors.ChannelMacInvalid, match="malformed MAC"):
+        channel.verify(KEY, "m", "n1", 1, dict(ARGS, mac=mac))
+
+
 @pytest.mark.parametrize("args", [ARGS, dict(ARGS, mac=None), None, [1]])
 def test_missing_mac_refused_with_its_own_error(args):
     with pytest.raises(errors.ChannelMacMissing) as info:

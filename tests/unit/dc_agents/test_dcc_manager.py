@@ -183,3 +183,54 @@ def test_only_exposed_methods(conf):
         )
         with pytest.raises(oslo_messaging.MessagingException):
             client.call({}, "__init__", agent=None)
+
+
+def _round(**changes):
+    args = {
+        "round_id": "r1",
+        "nonce": messages.encode(b"r" * 32),
+        "worker": "w1",
+        "selection": SELECTION,
+        "asks": {"node1": 0},
+        "macs": {"node1": "00" * 32},
+    }
+    args.update(changes)
+    return args
+
+
+@pytest.mark.parametrize(
+    "changes, warning",
+    [
+        # Found by tests/fuzz/fuzz_rpc_messages.py: unexpected arguments
+        # were a TypeError before the method ran (oslo.messaging logs it
+        # with a traceback); an argument named "context" too.
+        ({"": 1}, "unexpected arguments ''"),
+        ({"context": {}}, "unexpected arguments 'context'"),
+        # Found by the same: a non-ASCII MAC was a TypeError from
+        # hmac.compare_digest.
+        ({"macs": {"node1": "\u021c" * 64}}, "malformed MAC"),
+    ],
+)
+def test_fuzz_regression_bad_rounds_refused_with_a_warning(
+    changes, warning, caplog
+):
+    agent = Agent()
+    agent.answer_round = lambda *args: agent.calls.append(args)
+    endpoint = manager.DCCManager(agent)
+    assert endpoint.attest_round({}, **_round(**changes)) is None
+    assert agent.calls == []
+    assert warning in caplog.text
+
+
+def test_fuzz_regression_argument_named_context_is_an_argument(conf):
+    # The request context is positional-only: "context" in a message is
+    # one more argument (here: covered by the MAC, which it breaks).
+    agent = Agent()
+    with _serve(conf, agent) as transport:
+        client = rpcapi.DCCAPI(conf, transport).client.prepare(
+            server="node1", timeout=5
+        )
+        signed = channel.sign(KEY, "quote", "node1", "6e" * 32, _args())
+        with pytest.raises(att_errors.ChannelMacInvalid):
+            client.call({}, "quote", context="x", **signed)
+    assert agent.calls == []

@@ -73,3 +73,24 @@ def test_malformed_requests(dcs, events):
         api.client.call({}, "activate", host="n1", session=None)
     assert registrar.calls == []
     assert [e[1] for e in events] == ["ACAAS-DCS-001"] * 3
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "register",
+        "activate",
+        "registration_status",
+        "platform_changed",
+    ],
+)
+def test_argument_named_context_is_an_argument(dcs, events, method):
+    # Found while writing tests/fuzz/fuzz_rpc_messages.py: "context" in a
+    # message collided with the endpoint's own parameter (a TypeError
+    # before the method ran, logged by oslo.messaging with a traceback);
+    # the context is positional-only now.
+    api, registrar = dcs
+    with pytest.raises(errors.MalformedMessage, match="host"):
+        api.client.call({}, method, host=17, context={"user": "x"})
+    assert registrar.calls == []
+    assert [e[1] for e in events] == ["ACAAS-DCS-001"]

@@ -142,3 +142,15 @@ def test_operator_target_not_served_without_its_own_transport(monkeypatch):
         "operator_transport_url", "rabbit://op@broker/ops", group="dcs"
     )
     assert service._operator_transport(conf, agents) == (opened, True)
+
+
+@pytest.mark.parametrize("method", ["attest_host", "domain_add_host"])
+def test_argument_named_context_is_an_argument(both, lookups, method):
+    # Found while writing tests/fuzz/fuzz_rpc_messages.py: "context" in a
+    # message collided with the endpoint's own parameter (a TypeError
+    # before the method ran, logged by oslo.messaging with a traceback);
+    # the context is positional-only now.
+    _, admin, attester = both
+    with pytest.raises(errors.MalformedMessage, match="host"):
+        admin.client.call({}, method, host=None, context="x")
+    assert lookups == [] and attester.calls == []

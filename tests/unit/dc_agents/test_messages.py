@@ -152,3 +152,20 @@ def test_partial_answer_flag_is_covered_by_the_mac():
             del forged["ima_more"]
         with pytest.raises(att_errors.ChannelMacInvalid):
             channel.verify(key, "quote_answer", "n1", "ab", forged)
+
+
+@pytest.mark.parametrize("index", ["\u00b2", "\u0663", "\uff17", "+1", " 2"])
+def test_fuzz_regression_pcr_index_of_other_digits(index):
+    # Found by tests/fuzz/fuzz_rpc_messages.py: str.isdigit() accepts "²",
+    # which int() refuses, so a ValueError escaped decode_pcrs.
+    with pytest.raises(errors.MalformedMessage, match="bad PCR index"):
+        messages.decode_pcrs({"sha256": {index: "00" * 32}})
+    with pytest.raises(errors.MalformedMessage, match="bad PCR index"):
+        messages.parse_quote_answer(
+            _answer(pcrs={"sha256": {index: "00" * 32}}), 10_000
+        )
+
+
+def test_one_pcr_reported_twice_is_refused():
+    with pytest.raises(errors.MalformedMessage, match="PCR 7 reported twice"):
+        messages.decode_pcrs({"sha256": {"7": "00" * 32, "07": "11" * 32}})
