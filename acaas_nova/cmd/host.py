@@ -46,7 +46,7 @@ _FIELDS = [
     ("CID", "cid"),
     ("AK name", "ak_name"),
     ("EK fingerprint", "ek_fingerprint"),
-    ("Declared EK fingerprint", "expected_ek_fingerprint"),
+    ("Declared EK", "expected_ek_fingerprint"),
     ("TPM registered", "registered_at"),
 ]
 _PENDING_COLUMNS = [
