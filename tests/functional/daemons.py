@@ -107,6 +107,10 @@ class Cluster:
             "max_message_bytes": 1024 * 1024,
             "ek_ca_bundle": self.bundle,
             "ca_path": self.base / "dcs-ca",
+            # Queue names are global to the broker's vhost, whatever the
+            # exchange: with the default topic, concurrent runs would
+            # answer each other's operator calls.
+            "operator_topic": "acaas-dcs-admin-%s" % run,
         }
         self.dcs_opts.update(dcs)
         self.dcs_proc: subprocess.Popen | None = None
