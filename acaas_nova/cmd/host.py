@@ -216,8 +216,7 @@ class HostCommands(base.Commands):
             "Approved host %s with EK fingerprint %s\n"
             "  EK certificate subject: %s\n"
             "  EK certificate issuer: %s\n"
-            "DC-S attests it from its next scan (about one attestation "
-            "interval)"
+            "DC-S attests it within about one attestation interval"
             % (
                 node.ident,
                 approved.ek_fingerprint,

@@ -11,10 +11,7 @@ and every half attestation interval (to find nodes that registered
 through another worker).
 
 Alone (no coordination backend) the worker owns every node and nothing is
-claimed: today's single DC-S.  It still looks for registered nodes it
-does not attest every half attestation interval (:meth:`Worker.scan`):
-nodes an operator approved (acaas-manage host approve writes the
-registration to the database, DC-S is not called).
+claimed: today's single DC-S.
 """
 
 import hashlib
@@ -147,7 +144,6 @@ class Worker:
         if not self.coord.enabled:
             for key in attestation_db.registered_nodes(self.ctx):
                 self.wheel.add(key)
-            self._thread.start()
             return
         ownership.configure(self.coord.member_id)
         self.rebalance(initial=True)
@@ -180,30 +176,13 @@ class Worker:
             self._wake.clear()
             waited += step
             try:
-                if not self.coord.enabled:
-                    if waited >= rescan:
-                        waited = 0.0
-                        self.scan()
-                elif woken or waited >= rescan:
+                if woken or waited >= rescan:
                     waited = 0.0
                     self.rebalance()
                 elif self._pending:
                     self._claim(set(self._pending))
             except exception.ACaaSException as exc:
                 LOG.warning("Rebalance failed, will retry: %s", exc)
-
-    def scan(self) -> None:
-        """Alone: attest now every registered node not yet attested here
-        (approved since, or registered through a DC-S that stopped)."""
-        added = [
-            key
-            for key in attestation_db.registered_nodes(self.ctx)
-            if key not in self.wheel
-        ]
-        for key in added:
-            self.wheel.add(key, 0.0)
-        if added:
-            LOG.info("Found %d newly registered node(s)", len(added))
 
     def rebalance(self, initial=False) -> None:
         """Make the timers match this worker's share of the nodes."""

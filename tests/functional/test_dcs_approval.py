@@ -40,8 +40,9 @@ from tests.functional.test_daemons import _wait_status
 from tests.functional.test_daemons import _whitelist
 
 OTHER_DOMAIN = "rack2"
-#: How soon an approved node must be trusted: DC-S's scan (half an
-#: interval), a round, its deadline, and slack for a loaded machine.
+#: How soon an approved node must be trusted: DC-S's round runner reads
+#: the registered nodes every interval, then a round, its deadline, and
+#: slack for a loaded machine.
 APPROVED_TRUSTED_WITHIN = 2 * INTERVAL + DEADLINE + 15
 
 
