@@ -62,6 +62,12 @@ class Conflict(ACaaSException):
     exit_code = 2
 
 
+class UndeclaredEK(Conflict):
+    """A TPM other than the one an operator declared for a node."""
+
+    msg_fmt = "%(reason)s"
+
+
 class InvalidRequirement(Invalid):
     """A tenant requirement (hint, extra spec or stored spec) is invalid."""
 

@@ -522,6 +522,7 @@ def run(args) -> int:
             name = "real%d" % i
             node = cluster.add_node(name, tpms[i])
             node.boot()
+            cluster.declare(name)  # no first-come host names
             cluster.start_dcc(name)
         # Warm-up: the first round (full logs, first trusted events) and
         # the real agents' registration -- until every node is trusted --

@@ -53,3 +53,10 @@ class MembershipRefused(exception.Conflict):
     msg_fmt = "Node %(node)s may not join domain %(domain)s: %(reason)s"
     event_id = "ACAAS-DCS-040"
     severity = "warning"
+
+
+class EKNotDeclared(RegistrationRefused):
+    """The TPM is not the one an operator declared for the node."""
+
+    event_id = "ACAAS-DCS-012"
+    severity = "error"

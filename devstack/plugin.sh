@@ -248,6 +248,28 @@ function acaas_whitelist_node {
         die $LINENO "acaas-manage whitelist import failed"
 }
 
+# Declare this compute node, bound to its TPM's EK, before its DC-C
+# starts: DC-S registers no host name an operator did not declare (an
+# undeclared one would wait for acaas-manage host approve).  A node
+# declared by an earlier stack is kept.
+function acaas_declare_node {
+    local host fingerprint ek_type
+    host=$(iniget "$ACAAS_CONF" dcc host)
+    host=${host:-$(hostname)}
+    if "$ACAAS_BIN_DIR/acaas-manage" --config-file "$ACAAS_CONF" \
+        host show "$host" >/dev/null 2>&1; then
+        return 0
+    fi
+    ek_type=$(iniget "$ACAAS_CONF" dcc ek_type)
+    fingerprint=$("$ACAAS_BIN_DIR/python" \
+        "$ACAAS_PLUGIN_DIR/tools/acaas_node_evidence.py" ek-fingerprint \
+        --tcti "$(acaas_tcti)" --ek-type "${ek_type:-rsa2048}") ||
+        die $LINENO "cannot read this node's EK"
+    "$ACAAS_BIN_DIR/acaas-manage" --config-file "$ACAAS_CONF" \
+        host add "$host" --ek-fingerprint "$fingerprint" ||
+        die $LINENO "acaas-manage host add $host failed"
+}
+
 function init_acaas {
     "$ACAAS_BIN_DIR/acaas-manage" --config-file "$ACAAS_CONF" db sync ||
         die $LINENO "acaas-manage db sync failed"
@@ -271,6 +293,7 @@ function start_acaas {
             group=$ACAAS_TPM_GROUP
         fi
         acaas_whitelist_node
+        acaas_declare_node
         run_process acaas-dcc "$ACAAS_BIN_DIR/acaas-dcc --config-file $ACAAS_CONF" "$group"
     fi
 }

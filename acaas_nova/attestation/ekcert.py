@@ -345,3 +345,38 @@ def check_ek_matches(cert: x509.Certificate, ek: PublicArea) -> None:
         raise errors.EKCertificateInvalid(
             reason="EK public key does not match its certificate"
         )
+
+
+#: Longest subject or issuer text kept for an operator to read.
+MAX_NAME_TEXT = 500
+
+
+def _name_text(name: x509.Name) -> str:
+    try:
+        return name.rfc4514_string()[:MAX_NAME_TEXT]
+    except _CERT_ERRORS:
+        return "(unreadable name)"
+
+
+def describe(cert: x509.Certificate) -> tuple[str, str]:
+    """(subject, issuer) of an EK certificate, for an operator to check.
+
+    EK certificates often have an empty subject and name the TPM in a
+    subjectAltName directory name instead: then that is the subject shown
+    (``SAN <name>``).
+    """
+    subject = _name_text(cert.subject)
+    if not subject:
+        try:
+            san = cert.extensions.get_extension_for_oid(
+                ExtensionOID.SUBJECT_ALTERNATIVE_NAME
+            ).value
+            names = san.get_values_for_type(x509.DirectoryName)
+        except (x509.ExtensionNotFound, *_CERT_ERRORS):
+            names = []
+        subject = (
+            "SAN " + "; ".join(_name_text(n) for n in names)
+            if names
+            else "(empty)"
+        )[:MAX_NAME_TEXT]
+    return subject, _name_text(cert.issuer) or "(empty)"

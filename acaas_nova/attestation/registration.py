@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ed448
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
+from acaas_nova import exception
 from acaas_nova.attestation import channel
 from acaas_nova.attestation import credential
 from acaas_nova.attestation import ek_template
@@ -126,6 +127,22 @@ def ek_fingerprint(ek) -> str:
         serialization.PublicFormat.SubjectPublicKeyInfo,
     )
     return hashlib.sha256(spki).hexdigest()
+
+
+def parse_fingerprint(text) -> str:
+    """An EK fingerprint an operator typed, as :func:`ek_fingerprint`
+    writes it (64 lower-case hex digits; colons and case are accepted);
+    Invalid otherwise."""
+    if not isinstance(text, str):
+        raise exception.Invalid(reason="EK fingerprint must be text")
+    value = text.strip().replace(":", "").lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise exception.Invalid(
+            reason="EK fingerprint %r is not 64 hex digits (the SHA-256 "
+            "of the EK's SubjectPublicKeyInfo, as host show prints it)"
+            % text[:80]
+        )
+    return value
 
 
 def compute_cid(ek: tpm_public.PublicArea) -> str:

@@ -10,6 +10,7 @@ import argparse
 import unicodedata
 
 from acaas_nova import exception
+from acaas_nova.attestation import registration
 from acaas_nova.db import lookup
 
 #: What an action needs before it runs (set by :func:`action`).
@@ -79,6 +80,15 @@ def integer(text: str) -> int:
         raise argparse.ArgumentTypeError(
             "%r is not an integer" % text
         ) from None
+
+
+def fingerprint(text: str) -> str:
+    """argparse type: an EK fingerprint (64 hex digits, as ``host show``
+    prints it; colons and upper case accepted)."""
+    try:
+        return registration.parse_fingerprint(text)
+    except exception.Invalid as exc:
+        raise argparse.ArgumentTypeError(exc.kwargs["reason"]) from None
 
 
 #: Line and paragraph separators: newlines too, though not category Cc.

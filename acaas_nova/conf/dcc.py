@@ -93,10 +93,12 @@ OPTS = [
     ),
     cfg.StrOpt(
         "domain",
-        help="Physical domain this node asks to join. DC-S adds it once "
-        "the node is trusted and offers the domain's capabilities and "
-        "white-lists, and records an event with the reason otherwise. "
-        "Unset: an administrator assigns the domain (acaas-manage).",
+        help="Physical domain this node believes it belongs to, stated in "
+        "its quote answers. A node never decides its own domain: an "
+        "operator does (acaas-manage host add --domain, host approve "
+        "--domain, domain host add). DC-S only compares the two and, when "
+        "they differ (or the operator assigned none), ignores this value "
+        "and records event ACAAS-DCS-042. Unset: nothing is compared.",
     ),
     cfg.FloatOpt(
         "retry_interval",

@@ -200,6 +200,28 @@ OPTS = [
         "registration is refused (the agent retries), so a burst of "
         "registrations cannot fill the database.",
     ),
+    cfg.IntOpt(
+        "max_awaiting_approval",
+        default=100,
+        min=1,
+        help="Registrations under host names no operator declared that "
+        "DC-S keeps at once, in all, for an operator to approve "
+        "(acaas-manage host pending / approve / reject). DC-S verifies "
+        "such a registration (EK certificate, credential activation) but "
+        "does not attest the node until it is approved; one is kept per "
+        "(host, hypervisor, EK), a new one replacing the earlier. Beyond "
+        "the limit further undeclared registrations are refused (event "
+        "ACAAS-DCS-011), so agents under made-up names cannot fill the "
+        "database.",
+    ),
+    cfg.IntOpt(
+        "approval_timeout",
+        default=86400,
+        min=60,
+        help="Seconds a registration awaiting approval is kept. After it "
+        "the operator can no longer approve it; the DC-C, never attested "
+        "meanwhile, registers again by itself (and waits anew).",
+    ),
     cfg.StrOpt(
         "pcr_bank",
         default="sha256",

@@ -41,6 +41,8 @@ class Registration:
     state: dict[str, Any]
     registered_at: datetime.datetime | None = None
     last_attested_at: datetime.datetime | None = None
+    #: The EK an operator declared for the node (None: any first EK).
+    expected_ek_fingerprint: str | None = None
     #: The channel key shared with the node (never in repr: logs).
     channel_key: bytes | None = dataclasses.field(default=None, repr=False)
 
@@ -70,6 +72,7 @@ def _to_registration(
         state=json.loads(row.attestation_state or "{}"),
         registered_at=node.registered_at,
         last_attested_at=node.last_attested_at,
+        expected_ek_fingerprint=row.expected_ek_fingerprint,
         channel_key=(
             bytes.fromhex(row.channel_key) if row.channel_key else None
         ),
@@ -96,6 +99,56 @@ def registered_nodes(context):
     return [(host, hv) for host, hv in rows]
 
 
+def check_ek(row, ek_fingerprint) -> None:
+    """Refuse an EK other than the node's: the one it is registered
+    with (Conflict) or the one an operator declared (UndeclaredEK)."""
+    if row.ek_fingerprint and row.ek_fingerprint != ek_fingerprint:
+        raise exception.Conflict(
+            reason="node %s is registered with another EK (%s...)"
+            % (row.host, row.ek_fingerprint[:16])
+        )
+    expected = row.expected_ek_fingerprint
+    if expected and expected != ek_fingerprint:
+        raise exception.UndeclaredEK(
+            reason="node %s was declared with another EK (%s..., not %s...)"
+            % (row.host, expected[:16], ek_fingerprint[:16])
+        )
+
+
+def apply_registration(
+    session,
+    row,
+    cid,
+    ek_fingerprint,
+    ak_public_hex,
+    ak_name,
+    ak_certificate,
+    state_json,
+    channel_key_hex,
+):
+    """Make ``row`` (a declared node) registered: new CID, AK, verifier
+    state and channel key (its counter starts again), trust unknown.
+    Conflict if the EK is already registered as another node."""
+    row.cid = cid
+    row.ek_fingerprint = ek_fingerprint
+    row.ak_public = ak_public_hex
+    row.ak_name = ak_name
+    row.ak_certificate = ak_certificate
+    row.attestation_state = state_json
+    row.channel_key = channel_key_hex
+    row.channel_counter = 0
+    row.registered_at = nodes_db.naive(datetime.datetime.now(datetime.UTC))
+    row.status = records.TRUST_UNKNOWN
+    row.rcot = None
+    row.whitelists = "[]"
+    try:
+        session.flush()
+    except db_exc.DBDuplicateEntry as exc:
+        raise exception.Conflict(
+            reason="this EK is already registered as another node"
+        ) from exc
+
+
 @api.translate_errors
 @api.context_manager.writer
 def node_register(
@@ -110,7 +163,11 @@ def node_register(
     state,
     channel_key=None,
 ):
-    """Record a completed registration (creating the node if needed).
+    """Record a completed registration of a declared node.
+
+    NotFound if nobody declared (host, hypervisor): no first-come host
+    names (DC-S keeps such a registration for an operator to approve,
+    acaas_nova/db/pending.py).
 
     ``channel_key`` (bytes) replaces the node's previous one at once, and
     its message counter starts again: messages under the old key are
@@ -118,7 +175,8 @@ def node_register(
 
     A node keeps the EK it first registered with: a different EK for the
     same (host, hypervisor) is refused with Conflict, as is an EK already
-    registered under another node (the CID is unique).
+    registered under another node (the CID is unique); an EK other than
+    the one the operator declared with UndeclaredEK.
     """
     session = context.session
     row = session.scalars(
@@ -128,35 +186,21 @@ def node_register(
         )
     ).first()
     if row is None:
-        row = models.ComputeNode(
-            host=host,
-            hypervisor_hostname=hypervisor_hostname,
-            status=records.TRUST_UNKNOWN,
+        raise exception.NotFound(
+            kind="Host", name="%s:%s" % (host, hypervisor_hostname)
         )
-        session.add(row)
-    elif row.ek_fingerprint and row.ek_fingerprint != ek_fingerprint:
-        raise exception.Conflict(
-            reason="node %s is registered with another EK (%s...)"
-            % (host, row.ek_fingerprint[:16])
-        )
-    row.cid = cid
-    row.ek_fingerprint = ek_fingerprint
-    row.ak_public = ak_public.hex()
-    row.ak_name = ak_name
-    row.ak_certificate = ak_certificate
-    row.attestation_state = json.dumps(state, sort_keys=True)
-    row.channel_key = channel_key.hex() if channel_key else None
-    row.channel_counter = 0
-    row.registered_at = nodes_db.naive(datetime.datetime.now(datetime.UTC))
-    row.status = records.TRUST_UNKNOWN
-    row.rcot = None
-    row.whitelists = "[]"
-    try:
-        session.flush()
-    except db_exc.DBDuplicateEntry as exc:
-        raise exception.Conflict(
-            reason="this EK is already registered as another node"
-        ) from exc
+    check_ek(row, ek_fingerprint)
+    apply_registration(
+        session,
+        row,
+        cid,
+        ek_fingerprint,
+        ak_public.hex(),
+        ak_name,
+        ak_certificate,
+        json.dumps(state, sort_keys=True),
+        channel_key.hex() if channel_key else None,
+    )
     return _to_registration(session, row)
 
 

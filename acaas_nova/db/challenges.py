@@ -29,6 +29,9 @@ class PendingChallenge:
     secret_digest: bytes
     expires_at: datetime.datetime
     channel_key: bytes | None = dataclasses.field(default=None, repr=False)
+    #: The EK certificate's subject and issuer (ekcert.describe).
+    ek_subject: str = ""
+    ek_issuer: str = ""
 
 
 def _now():
@@ -78,6 +81,8 @@ def challenge_create(context, pending, limit=None):
                 pending.channel_key.hex() if pending.channel_key else None
             ),
             expires_at=nodes_db.naive(pending.expires_at),
+            ek_subject=pending.ek_subject,
+            ek_issuer=pending.ek_issuer,
         )
     )
 
@@ -119,4 +124,6 @@ def challenge_take(context, session_id, host, hypervisor_hostname):
         channel_key=(
             bytes.fromhex(row.channel_key) if row.channel_key else None
         ),
+        ek_subject=row.ek_subject or "",
+        ek_issuer=row.ek_issuer or "",
     )

@@ -30,6 +30,12 @@ def upgrade(version="head", engine=None):
     alembic_command.upgrade(_config(engine), version)
 
 
+def downgrade(version, engine=None):
+    """Downgrade the configured database (or ``engine``) to ``version``."""
+    engine = engine or db_api.get_engine()
+    alembic_command.downgrade(_config(engine), version)
+
+
 def stamp(version, engine=None):
     engine = engine or db_api.get_engine()
     alembic_command.stamp(_config(engine), version)

@@ -192,6 +192,12 @@ class ComputeNode(TimestampMixin, Base):
     # registered, revoked, or registered before keys existed).
     channel_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
     channel_counter: orm.Mapped[int | None] = orm.mapped_column(sa.BigInteger)
+    # The EK the operator declared for this node (acaas-manage host add
+    # --ek-fingerprint): only that EK may register it.  NULL: the first
+    # EK that registers under the declared name is the node's.
+    expected_ek_fingerprint: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(64)
+    )
 
 
 class RegistrationChallenge(Base):
@@ -221,6 +227,51 @@ class RegistrationChallenge(Base):
     # The channel key derived from the secret (hex), the node's once the
     # activation proves it was recovered.
     channel_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
+    expires_at: orm.Mapped[datetime.datetime] = orm.mapped_column(sa.DateTime)
+    # The EK certificate's subject and issuer (RFC 4514), shown to the
+    # operator if the host name was never declared.
+    ek_subject: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    ek_issuer: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+
+
+class PendingRegistration(Base):
+    """A verified registration under a host name nobody declared.
+
+    DC-S checked the EK certificate and the credential activation, but the
+    node is not attestable until an operator approves it (acaas-manage
+    host approve), which turns this row into the node's registration.  One
+    per (host, hypervisor, EK); expires at ``expires_at``.
+    """
+
+    __tablename__ = "pending_registrations"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "host",
+            "hypervisor_hostname",
+            "ek_fingerprint",
+            name="uq_pending_registrations_node_ek",
+        ),
+        sa.Index(None, "expires_at"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
+    host: orm.Mapped[str] = orm.mapped_column(sa.String(NAME_LEN))
+    hypervisor_hostname: orm.Mapped[str] = orm.mapped_column(
+        sa.String(NAME_LEN)
+    )
+    ek_fingerprint: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    ek_subject: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    ek_issuer: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    cid: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    ak_public: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    ak_name: orm.Mapped[str] = orm.mapped_column(sa.String(136))
+    ak_certificate: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    # The verifier's initial state (DC-S's JSON), the node's once approved.
+    attestation_state: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    channel_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
+    created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
+        sa.DateTime, nullable=False, default=_utcnow
+    )
     expires_at: orm.Mapped[datetime.datetime] = orm.mapped_column(sa.DateTime)
 
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from oslo_db import exception as db_exc
 
 from acaas_nova import exception
+from acaas_nova.attestation import registration
 from acaas_nova.db import api
 from acaas_nova.db import changes
 from acaas_nova.db import lookup
@@ -67,6 +68,7 @@ def to_record(session, row, properties=None, domains=None, failure=True):
         ek_fingerprint=row.ek_fingerprint,
         registered_at=aware(row.registered_at),
         last_failure=last_failure,
+        expected_ek_fingerprint=row.expected_ek_fingerprint,
     )
 
 
@@ -78,16 +80,27 @@ def node_create(
     hypervisor_hostname=None,
     compute_node_uuid=None,
     domain=None,
+    expected_ek_fingerprint=None,
 ):
-    """Record a compute node under nova's identity of it."""
+    """Declare a compute node under nova's identity of it.
+
+    Only a declared node may register with DC-S; with
+    ``expected_ek_fingerprint`` (:func:`registration.parse_fingerprint`)
+    only the TPM of that EK may.
+    """
     if not host or ":" in host:
         raise exception.Invalid(reason="invalid host name %r" % host)
+    if expected_ek_fingerprint is not None:
+        expected_ek_fingerprint = registration.parse_fingerprint(
+            expected_ek_fingerprint
+        )
     hypervisor_hostname = hypervisor_hostname or host
     row = models.ComputeNode(
         host=host,
         hypervisor_hostname=hypervisor_hostname,
         compute_node_uuid=compute_node_uuid,
         status=records.TRUST_UNKNOWN,
+        expected_ek_fingerprint=expected_ek_fingerprint,
     )
     if domain is not None:
         row.domain_id = lookup.domain(context.session, domain).id

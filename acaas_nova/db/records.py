@@ -77,6 +77,8 @@ class Node:
     ek_fingerprint: str | None = None
     registered_at: datetime.datetime | None = None
     last_failure: str | None = None
+    #: The EK the operator declared (None: the first that registers).
+    expected_ek_fingerprint: str | None = None
     #: Why the stored row could not be read (the scheduler rejects the
     #: node with this reason); None: it could.
     defect: str | None = None
@@ -84,6 +86,27 @@ class Node:
     @property
     def ident(self) -> str:
         """``host``, or ``host:hypervisor`` when the two differ."""
+        if self.host == self.hypervisor_hostname:
+            return self.host
+        return "%s:%s" % (self.host, self.hypervisor_hostname)
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingRegistration:
+    """A verified registration under an undeclared host name, awaiting an
+    operator's approval (what the operator needs to decide)."""
+
+    host: str
+    hypervisor_hostname: str
+    ek_fingerprint: str
+    ek_subject: str
+    ek_issuer: str
+    cid: str
+    created_at: datetime.datetime
+    expires_at: datetime.datetime
+
+    @property
+    def ident(self) -> str:
         if self.host == self.hypervisor_hostname:
             return self.host
         return "%s:%s" % (self.host, self.hypervisor_hostname)

@@ -65,11 +65,13 @@ class Story:
         self.screen.step("The operator describes the infrastructure")
         self.manage("db", "sync")
         world.describe_infrastructure(self.manage)
-        # The GPU and SSD nodes, recorded before their agents register
-        # (they join their domains when DC-S first finds them trusted).
-        for name, _domain, _build, props in nodes_mod.NODES:
+        # Every node is declared, in its domain, before its agent starts:
+        # DC-S registers no host name an operator did not declare (an
+        # undeclared one would await acaas-manage host approve).  The GPU
+        # and SSD nodes get their properties.
+        for name, domain, _build, props in nodes_mod.NODES:
+            self.manage("host", "add", name, "--domain", domain)
             if props:
-                self.manage("host", "add", name)
                 pairs = ["%s=%s" % kv for kv in props.items()]
                 self.manage("add_properties", name, *pairs)
         self.manage(

@@ -29,6 +29,7 @@ longer list goes in chunks, each answer but the last saying so
 
 import logging
 import threading
+import time
 
 import oslo_messaging
 
@@ -62,6 +63,10 @@ class Agent:
         self._tpm_lock = threading.Lock()
         #: The channel key, in memory only (None: cannot speak).
         self.channel_key: bytes | None = None
+        #: While the registration awaits an operator's approval (the host
+        #: name was not declared): the monotonic time it lapses at unless
+        #: DC-S attests the node before (see approval_lapsed).
+        self.awaiting_until: float | None = None
 
     @property
     def node(self) -> str:
@@ -198,13 +203,36 @@ class Agent:
         store.save(self.conf.dcc.state_path, ident)
         self.channel_key = key
         self.platform_changed = None
-        LOG.info("Node %s registered as %s", self.node, ident.cid)
+        if done.get("awaiting_approval"):
+            timeout = float(done.get("approval_timeout") or 0)
+            self.awaiting_until = time.monotonic() + timeout
+            LOG.warning(
+                "Node %s registered as %s, awaiting an operator's approval "
+                "(acaas-manage host approve %s) within %ds: the host name "
+                "was not declared",
+                self.node,
+                ident.cid,
+                self.node,
+                timeout,
+            )
+        else:
+            self.awaiting_until = None
+            LOG.info("Node %s registered as %s", self.node, ident.cid)
         return ident
+
+    def approval_lapsed(self) -> bool:
+        """Whether the registration awaited approval and DC-S dropped it
+        unapproved (it never asked for a quote in time): then the agent
+        registers again by itself."""
+        until = self.awaiting_until
+        return until is not None and time.monotonic() > until
 
     # -- attestation (Protocol 12.2) ---------------------------------------
 
     def quote(self, nonce: bytes, selection, ima_offset: int) -> dict:
         """Quote ``selection`` with ``nonce``; IMA entries from ima_offset."""
+        # DC-S asks only nodes it attests: approved, if that was awaited.
+        self.awaiting_until = None
         # DC-S may ask as soon as registration completes, before _set.
         if not self.ready.wait(5.0):
             raise errors.NotRegistered(

@@ -59,8 +59,14 @@ def main(argv=None):
     ok = enrol_until_done(agent, conf, stop)
     if ok:
         LOG.info("acaas-dcc serving attestation requests as %s", name)
-        while not stop.wait(1.0):
-            pass
+        while ok and not stop.wait(1.0):
+            if agent.approval_lapsed():
+                LOG.warning(
+                    "Registration of %s was not approved in time; "
+                    "registering again",
+                    agent.node,
+                )
+                ok = enrol_until_done(agent, conf, stop)
     round_server.stop()
     server.stop()
     round_server.wait()

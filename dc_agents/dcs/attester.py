@@ -589,20 +589,26 @@ class Attester:
         self._states[key] = verdict.state
         if changed and domain:
             self._recompute(ctx, domain)
-        if declared_domain and domain is None and changed:
-            self._join(ctx, reg, declared_domain)
+        if changed and declared_domain and declared_domain != domain:
+            self._declared_domain_ignored(ctx, reg, declared_domain, domain)
         return result
 
-    def _join(self, ctx, reg, domain):
-        node = _ident(reg.host, reg.hypervisor_hostname)
-        self.forget(reg.host, reg.hypervisor_hostname)
-        try:
-            chains.add_node(ctx, reg.host, reg.hypervisor_hostname, domain)
-        except (errors.MembershipRefused, exception.NotFound) as exc:
-            eventlog.record_error(ctx, node, exc)
-            return
+    def _declared_domain_ignored(self, ctx, reg, declared, domain):
+        """A node never puts itself in a domain: the domain it declares
+        (``[dcc] domain``) is compared with the operator's and, when they
+        differ, ignored with an event (once per change of its trust)."""
         eventlog.record(
-            ctx, node, eventlog.JOINED_DOMAIN, "joined domain %s" % domain
+            ctx,
+            _ident(reg.host, reg.hypervisor_hostname),
+            eventlog.DOMAIN_IGNORED,
+            "the node declares domain %s ([dcc] domain); ignored: %s"
+            % (
+                declared,
+                "the operator put it in domain %s" % domain
+                if domain
+                else "an operator puts nodes in domains (acaas-manage "
+                "domain host add)",
+            ),
         )
 
     @_serialised

@@ -23,6 +23,7 @@ _LEVELS = {
 }
 #: Event ids of DC-S's own events (errors carry theirs).
 REGISTERED = ("ACAAS-DCS-020", "info")
+AWAITING_APPROVAL = ("ACAAS-DCS-021", "warning")
 TRUSTED = ("ACAAS-DCS-030", "info")
 NO_ANSWER = ("ACAAS-DCS-031", "warning")
 AGENT_ERROR = ("ACAAS-DCS-032", "warning")
@@ -31,6 +32,7 @@ PLATFORM_CHANGED = ("ACAAS-DCS-033", "critical")
 #: beyond max_ima_log_bytes or max_log_chunks): unknown, never untrusted.
 TOO_LARGE = ("ACAAS-DCS-034", "warning")
 JOINED_DOMAIN = ("ACAAS-DCS-041", "info")
+DOMAIN_IGNORED = ("ACAAS-DCS-042", "warning")
 
 
 _limiter = eventpolicy.RateLimiter(burst=10, rate=0.2)

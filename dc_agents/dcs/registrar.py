@@ -11,17 +11,30 @@ the database (acaas_nova/db/challenges.py) for ``[dcs]
 registration_timeout`` seconds, so that the two requests may reach
 different DC-S workers.  Every refusal is recorded as an event and
 stores nothing else.
+
+No first-come host names: only a node an operator declared (``acaas-manage
+host add``) is registered, and only with the EK declared for it, if one
+was (event ``ACAAS-DCS-012`` otherwise).  A registration under a name
+nobody declared is verified all the same, then kept for ``[dcs]
+approval_timeout`` seconds as awaiting approval (acaas_nova/db/pending.py,
+event ``ACAAS-DCS-021``): the DC-C gets its CID and AK certificate and
+keeps its key, and DC-S attests it once an operator approved it
+(``acaas-manage host approve``); until then it is not attested, trusted
+or schedulable.
 """
 
 import datetime
+import json
 import logging
 import uuid
 from collections.abc import Callable
 
 from acaas_nova import exception
+from acaas_nova.attestation import ekcert
 from acaas_nova.attestation import registration
 from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import challenges as challenges_db
+from acaas_nova.db import pending as pending_db
 from dc_agents import errors
 from dc_agents import messages
 from dc_agents.dcs import dbwrite
@@ -63,8 +76,8 @@ class Registrar:
         self.on_registered = on_registered
         self.clock = clock
 
-    def _refuse(self, context, node, reason, cause=None):
-        exc = errors.RegistrationRefused(node=node, reason=reason)
+    def _refuse(self, context, node, reason, cause=None, kind=None):
+        exc = (kind or errors.RegistrationRefused)(node=node, reason=reason)
         if cause is not None:
             exc.event_id, exc.severity = cause.event_id, cause.severity
         eventlog.record_error(context, node, exc)
@@ -88,12 +101,25 @@ class Registrar:
             self._refuse(
                 context, node, "the node is registered with another EK"
             )
+        if known is not None and known.expected_ek_fingerprint not in (
+            None,
+            fingerprint,
+        ):
+            self._refuse(
+                context,
+                node,
+                "the operator declared another EK for this node (%s...), "
+                "not %s..."
+                % (known.expected_ek_fingerprint[:16], fingerprint),
+                kind=errors.EKNotDeclared,
+            )
         try:
             challenge = registration.begin(
                 ek_cert, ek_public, ak_public, self.ca_bundle
             )
         except exception.AttestationError as exc:
             self._refuse(context, node, exc.message, exc)
+        subject, issuer = ekcert.describe(ekcert.load_certificate(ek_cert))
         session = uuid.uuid4().hex
         timeout = datetime.timedelta(
             seconds=self.conf.dcs.registration_timeout
@@ -110,6 +136,8 @@ class Registrar:
             secret_digest=challenge.secret_digest,
             expires_at=self.clock() + timeout,
             channel_key=challenge.channel_key,
+            ek_subject=subject,
+            ek_issuer=issuer,
         )
         try:
             with dbwrite.writing():
@@ -159,6 +187,7 @@ class Registrar:
         initial = state_mod.dump(
             state_mod.NodeState(bank=self.conf.dcs.pcr_bank)
         )
+        reply = {"cid": ch.cid, "ak_certificate": certificate.decode("ascii")}
         try:
             with dbwrite.writing():
                 attestation_db.node_register(
@@ -173,6 +202,10 @@ class Registrar:
                     initial,
                     channel_key=ch.channel_key,
                 )
+        except exception.UndeclaredEK as exc:
+            self._refuse(context, node, exc.message, kind=errors.EKNotDeclared)
+        except exception.NotFound:
+            return self._await(context, node, pending, ch, reply, initial)
         except exception.Conflict as exc:
             self._refuse(context, node, exc.message)
         eventlog.record(
@@ -183,4 +216,45 @@ class Registrar:
             % (ch.cid, pending.ek_fingerprint[:16]),
         )
         self.on_registered(host, hypervisor)
-        return {"cid": ch.cid, "ak_certificate": certificate.decode("ascii")}
+        return reply
+
+    def _await(self, context, node, pending, ch, reply, initial) -> dict:
+        """Keep the verified registration of an undeclared host name for
+        an operator to approve; the DC-C is told it awaits approval."""
+        timeout = self.conf.dcs.approval_timeout
+        awaiting = pending_db.Awaiting(
+            host=pending.host,
+            hypervisor_hostname=pending.hypervisor_hostname,
+            ek_fingerprint=pending.ek_fingerprint,
+            ek_subject=pending.ek_subject or "(unknown)",
+            ek_issuer=pending.ek_issuer or "(unknown)",
+            cid=ch.cid,
+            ak_public=ch.ak_public,
+            ak_name=ch.ak_name.hex(),
+            ak_certificate=reply["ak_certificate"],
+            attestation_state=json.dumps(initial, sort_keys=True),
+            expires_at=self.clock() + datetime.timedelta(seconds=timeout),
+            channel_key=ch.channel_key,
+        )
+        try:
+            with dbwrite.writing():
+                pending_db.pending_store(
+                    context, awaiting, self.conf.dcs.max_awaiting_approval
+                )
+        except exception.Conflict as exc:
+            self._refuse(context, node, exc.message)
+        eventlog.record(
+            context,
+            node,
+            eventlog.AWAITING_APPROVAL,
+            "registration awaiting approval (host name not declared; "
+            "acaas-manage host approve %s): EK %s, EK certificate subject "
+            "%s, issuer %s"
+            % (
+                node,
+                awaiting.ek_fingerprint,
+                awaiting.ek_subject,
+                awaiting.ek_issuer,
+            ),
+        )
+        return dict(reply, awaiting_approval=True, approval_timeout=timeout)

@@ -13,6 +13,10 @@ Run by devstack/plugin.sh with the Python of nova's environment:
     appended and extended into PCR 10 exactly as the kernel does it (the
     entry first, then the extend).  swtpm starts with clean PCRs, so a new
     list is begun whenever PCR 10 is still zero.
+``ek-fingerprint --tcti TCTI [--ek-type KIND]``
+    Print the fingerprint of the TPM's EK (SHA-256 of its
+    SubjectPublicKeyInfo), for ``acaas-manage host add --ek-fingerprint``:
+    DC-S then registers the node only with this TPM.
 
 Errors are one line on stderr with exit code 1.
 """
@@ -22,7 +26,9 @@ import json
 import sys
 
 from acaas_nova import exception
+from acaas_nova.attestation import registration
 from acaas_nova.evidence import ima_build
+from acaas_nova.tpm import keys
 from acaas_nova.tpm.device import TPMDevice
 
 BANKS = ("sha1", "sha256")
@@ -63,6 +69,11 @@ def measure(tcti: str, log_path: str, paths: list[str]) -> None:
             _append(tpm, log_path, builder.add_file(path, content))
 
 
+def ek_fingerprint(tcti: str, kind: str) -> str:
+    with TPMDevice(tcti) as tpm:
+        return registration.ek_fingerprint(keys.read_ek(tpm, kind).public)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="acaas_node_evidence")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,10 +84,15 @@ def main(argv=None) -> int:
     p.add_argument("--tcti", required=True)
     p.add_argument("--log", required=True)
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p = commands.add_parser("ek-fingerprint", help="the EK's fingerprint")
+    p.add_argument("--tcti", required=True)
+    p.add_argument("--ek-type", default="rsa2048")
     args = parser.parse_args(argv)
     try:
         if args.command == "pcrs":
             write_pcrs(args.tcti, args.output)
+        elif args.command == "ek-fingerprint":
+            print(ek_fingerprint(args.tcti, args.ek_type))
         else:
             measure(args.tcti, args.log, args.paths)
     except (OSError, exception.ACaaSException) as exc:

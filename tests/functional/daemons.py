@@ -17,6 +17,8 @@ import time
 import uuid
 from pathlib import Path
 
+from acaas_nova import context as acaas_context
+from acaas_nova.db import nodes as nodes_db
 from acaas_nova.evidence import ima_build
 from acaas_nova.tpm.device import TPMDevice
 from tests.functional import realparts
@@ -121,6 +123,10 @@ class Cluster:
             # Test clouds call attest_host on the agents' broker vhost;
             # test_operator_broker covers a vhost of its own.
             "operator_on_agent_transport": True,
+            # Queue names are global to the broker's vhost, whatever the
+            # exchange: with the default topic, concurrent runs would
+            # answer each other's operator calls.
+            "operator_topic": "acaas-dcs-admin-%s" % run,
         }
         self.dcs_opts.update(dcs)
         self.dcs_proc: subprocess.Popen | None = None
@@ -243,8 +249,23 @@ class Cluster:
         self.nodes[name] = node
         return node
 
+    @staticmethod
+    def declare(name: str, domain=None, ek_fingerprint=None) -> None:
+        """Declare node ``name`` as an operator does (acaas-manage host
+        add) so that its DC-C may register: DC-S registers no undeclared
+        host name.  The test process's database must be configured."""
+        nodes_db.node_create(
+            acaas_context.get_admin_context(),
+            name,
+            name,
+            domain=domain,
+            expected_ek_fingerprint=ek_fingerprint,
+        )
+
     def start_dcc(self, name: str, domain: str | None = None, **dcc) -> None:
-        """Start node ``name``'s DC-C (``dcc``: more [dcc] options)."""
+        """Start node ``name``'s DC-C (``domain``: its ``[dcc] domain``,
+        which DC-S only compares with the operator's; ``dcc``: more [dcc]
+        options)."""
         node = self.nodes[name]
         extra = (
             "host = %s\ntcti = %s\nima_log_path = %s\nstate_path = %s\n"

@@ -103,6 +103,7 @@ def _start(tmp, url, ca_template, count, domain=DOMAIN, **dcs):
         _whitelist(ctx, cluster.nodes["node0"].log.lines[0])
         cluster.start_dcs()
         for name in cluster.nodes:
+            cluster.declare(name, domain)
             cluster.start_dcc(name, domain)
     except BaseException:
         cluster.stop_all()
@@ -175,8 +176,8 @@ def test_basic_flow_on_sqlite(tmp_path, swtpm_ca_template):  # noqa: F811
         assert (
             reg.registered and reg.rcot and reg.whitelists == ("compute-good",)
         )
-        # The node joins its declared domain right after its trusted
-        # status is stored (a second transaction): wait for it.
+        # The operator put the node in its domain; the DCoT is computed
+        # right after its trusted status is stored (after the commit).
         wait_for(
             lambda: (
                 _reg(cluster, "node0").domain == DOMAIN
@@ -232,6 +233,8 @@ def test_large_ima_log_in_chunks_trusted_and_too_large_unknown(
             assert size > 2 * CHUNKS_MESSAGE and size > 5 * CHUNKS_LOG
         _whitelist(ctx, cluster.nodes["chunked"].log.lines[0])
         cluster.start_dcs()
+        cluster.declare("chunked")
+        cluster.declare("whole")
         cluster.start_dcc("chunked", max_log_bytes=CHUNKS_LOG)
         cluster.start_dcc("whole", max_log_bytes=4 * 1024 * 1024)
         _wait_status(cluster, ["chunked"], "trusted", 90, "chunked trusted")

@@ -8,6 +8,7 @@ import pytest
 from acaas_nova import exception
 from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import challenges as challenges_db
+from acaas_nova.db import nodes as nodes_db
 from acaas_nova.db import ownership
 from acaas_nova.db import records
 
@@ -21,6 +22,7 @@ def ctx(migrated):
 
 
 def _register(ctx, host):
+    nodes_db.node_create(ctx, host, host)
     attestation_db.node_register(
         ctx, host, host, "cid-" + host, "ek-" + host, b"ak", "00", "c", {}
     )

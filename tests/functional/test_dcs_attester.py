@@ -10,6 +10,7 @@ from acaas_nova.attestation import errors as att_errors
 from acaas_nova.attestation import whitelist as whitelist_mod
 from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import events as events_db
+from acaas_nova.db import nodes as nodes_db
 from acaas_nova.db import whitelists as whitelists_db
 from acaas_nova.evidence import ima_build
 from dc_agents import messages
@@ -77,6 +78,7 @@ def setup(migrated):
 
 def _add(ctx, agents, host):
     node = agents.nodes[host] = Node()
+    nodes_db.node_create(ctx, host, host)
     attestation_db.node_register(
         ctx,
         host,

@@ -22,6 +22,7 @@ def _register(ctx, host, ek="ek", satisfied=(GOOD,), trusted=True):
         boot_pcrs={i: bytes(32) for i in range(8)},
         satisfied=frozenset(satisfied),
     )
+    nodes_db.node_create(ctx, host, host)
     attestation_db.node_register(
         ctx,
         host,
@@ -68,6 +69,7 @@ def test_registration_records(ctx):
         attestation_db.node_register(
             ctx, "n1", "n1", "cid-x", "ek-other", b"p", "n", "c", {}
         )
+    nodes_db.node_create(ctx, "n2", "n2")
     with pytest.raises(exception.Conflict, match="already registered"):
         attestation_db.node_register(
             ctx, "n2", "n2", "cid-n1", "ekn2", b"p", "n", "c", {}

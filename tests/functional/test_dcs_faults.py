@@ -93,6 +93,7 @@ def cluster(tmp_path_factory, swtpm_ca_template):  # noqa: F811
         _whitelist(ctx, c.nodes["node0"].log.lines[0])
         c.start_dcs()
         for name in NODES:
+            c.declare(name, DOMAIN)
             c.start_dcc(name, DOMAIN)
         yield c
     finally:

@@ -204,6 +204,7 @@ def scenario(tmp_path_factory, swtpm_ca_template):  # noqa: F811
         _whitelist(ctx, cluster.nodes["node0"].log.lines[0])
         sc.start(*names[:3])
         for name in cluster.nodes:
+            cluster.declare(name, DOMAIN)
             cluster.start_dcc(name, DOMAIN)
         yield sc
     finally:

@@ -503,6 +503,11 @@ def test_all_in_one_extra_unstack_clean(tmp_path, swtpm_programs):
             ) from None
         assert host["host"] == "node-a"
         assert "devstack-test" in str(host["whitelists"])
+        # Declared before its DC-C started, bound to its swtpm's EK.
+        shown = node.json("host", "show", "node-a")
+        assert shown["expected_ek_fingerprint"] == shown["ek_fingerprint"]
+        assert len(shown["ek_fingerprint"]) == 64
+        assert node.json("host", "pending") == []
 
         node.run("unstack")
         assert [r[1] for r in node.calls("stop_process")] == [
@@ -548,6 +553,10 @@ def test_compute_only_extra_restack(tmp_path, swtpm_programs):
         listed = node.json("whitelist", "list")
         assert [w["name"] for w in listed] == ["devstack-test"] * 2
         assert listed[0]["version"] != listed[1]["version"]
+        # Declared once, bound to the EK of its swtpm (kept across stacks).
+        (declared,) = node.json("host", "list")
+        shown = node.json("host", "show", declared["host"])
+        assert len(shown["expected_ek_fingerprint"]) == 64
         node.run("unstack")
     finally:
         node.stop_launched()

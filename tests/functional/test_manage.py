@@ -6,6 +6,7 @@ the exhaustive bad-input cases, and the last test here runs the installed
 console script.
 """
 
+import datetime
 import json
 import os
 import subprocess
@@ -13,7 +14,9 @@ import sys
 
 import pytest
 
+from acaas_nova import context as acaas_context
 from acaas_nova.db import migration
+from acaas_nova.db import pending as pending_db
 from tests.functional import manage_cli
 
 
@@ -133,13 +136,96 @@ def test_domains_backups_and_members(cli):
     assert [d["name"] for d in cli.json("domain", "list")] == ["d2"]
 
 
+def _awaiting(host, ek):
+    return pending_db.Awaiting(
+        host=host,
+        hypervisor_hostname=host,
+        ek_fingerprint=ek,
+        ek_subject="CN=tpm-" + ek[:2],
+        ek_issuer="CN=swtpm-localca",
+        cid="cid-%s-%s" % (host, ek[:2]),
+        ak_public=b"ak",
+        ak_name="00",
+        ak_certificate="PEM",
+        attestation_state="{}",
+        expires_at=datetime.datetime.now(datetime.UTC)
+        + datetime.timedelta(hours=1),
+        channel_key=b"k" * 32,
+    )
+
+
+def test_declared_ek_and_pending_registrations(cli):
+    _two_domains(cli)
+    ek_a, ek_b = "a" * 64, "b" * 64
+    out = cli.ok("host", "add", "c1", "--ek-fingerprint", ek_a.upper()).out
+    assert out == "Declared host c1 (only EK %s may register it)\n" % ek_a
+    assert cli.json("host", "show", "c1")["expected_ek_fingerprint"] == ek_a
+    assert (
+        "| Declared EK       | %s" % ek_a in cli.ok("host", "show", "c1").out
+    )
+    assert cli.json("host", "pending") == []
+    ctx = acaas_context.get_admin_context()
+    for host, ek in (("n1", ek_a), ("n1", ek_b), ("n2", ek_a)):
+        pending_db.pending_store(ctx, _awaiting(host, ek), 10)
+    listed = cli.json("host", "pending")
+    assert [(p["host"], p["ek_fingerprint"]) for p in listed] == [
+        ("n1", ek_a),
+        ("n1", ek_b),
+        ("n2", ek_a),
+    ]
+    assert listed[0]["ek_subject"] == "CN=tpm-aa"
+    assert listed[0]["ek_issuer"] == "CN=swtpm-localca"
+    assert listed[0]["age"].endswith("s ago")
+    table = cli.ok("host", "pending").out
+    assert "EK certificate subject" in table and ek_b in table
+    # Two EKs wait under n1: the operator must say which.
+    result = cli.fails(2, "host", "approve", "n1")
+    assert "--ek-fingerprint" in result.err and ek_b in result.err
+    result = cli.fails(
+        2, "host", "approve", "n1", "--ek-fingerprint", "c" * 64
+    )
+    assert "not found" in result.err
+    approved = cli.json(
+        "host", "approve", "n1", "--ek-fingerprint", ek_b, "--domain", "d1"
+    )
+    assert approved["approved"]["ek_fingerprint"] == ek_b
+    assert approved["approved"]["ek_subject"] == "CN=tpm-bb"
+    node = approved["node"]
+    assert (node["host"], node["domain"], node["status"]) == (
+        "n1",
+        "d1",
+        "unknown",
+    )
+    assert node["ek_fingerprint"] == node["expected_ek_fingerprint"] == ek_b
+    assert [p["host"] for p in cli.json("host", "pending")] == ["n2"]
+    pending_db.pending_store(ctx, _awaiting("n3", ek_a), 10)
+    out = cli.ok("host", "approve", "n2").out
+    assert "Approved host n2 with EK fingerprint %s" % ek_a in out
+    assert "EK certificate subject: CN=tpm-aa" in out
+    assert "EK certificate issuer: CN=swtpm-localca" in out
+    # A name registered with another EK is refused.
+    pending_db.pending_store(ctx, _awaiting("n1", ek_a), 10)
+    result = cli.fails(2, "host", "approve", "n1")
+    assert "registered with another EK" in result.err
+    out = cli.ok("host", "reject", "n1").out
+    assert out == "Rejected 1 pending registration(s) of host n1 (EK %s)\n" % (
+        ek_a
+    )
+    rejected = cli.json("host", "reject", "n3", "--ek-fingerprint", ek_a)
+    assert [
+        (p["host"], p["ek_fingerprint"]) for p in rejected["rejected"]
+    ] == [("n3", ek_a)]
+    assert cli.json("host", "pending") == []
+    assert "not found" in cli.fails(2, "host", "reject", "n3").err
+
+
 def test_hosts_and_properties(cli):
     _two_domains(cli)
     out = cli.ok(
         "host", "add", "c1", "--uuid",
         "0b3e1a5c-8c4d-4c55-9f4e-2d7b3c8e1f00", "--domain", "d1",
     ).out  # fmt: skip
-    assert out == "Registered host c1\n"
+    assert out == "Declared host c1\n"
     cli.ok("host", "add", "c2:hv-a")
     cli.ok("host", "add", "c2", "--hypervisor", "hv-b")
     assert cli.ok("add_properties", "c1", "rack=3", "pdu=a").out == (

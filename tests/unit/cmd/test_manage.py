@@ -182,6 +182,9 @@ ACTIONS = [
     (("host", "delete", "h"), HostCommands, "delete", "schema"),
     (("host", "list"), HostCommands, "list", "schema"),
     (("host", "show", "h:hv"), HostCommands, "show", "schema"),
+    (("host", "pending"), HostCommands, "pending", "schema"),
+    (("host", "approve", "h"), HostCommands, "approve", "schema"),
+    (("host", "reject", "h"), HostCommands, "reject", "schema"),
 ]
 
 
@@ -262,6 +265,19 @@ def test_distance_accepts_negative_number_for_the_db_to_refuse():
     assert args.distance == -4
 
 
+def test_ek_fingerprints_are_normalised():
+    fp = "AB:" + "cd" * 30 + ":E0"
+    args = parse("host", "add", "h", "--ek-fingerprint", fp)
+    assert args.ek_fingerprint == "ab" + "cd" * 30 + "e0"
+    args = parse(
+        "host", "approve", "h", "--ek-fingerprint", "F" * 64, "--domain", "d"
+    )
+    assert (args.ek_fingerprint, args.domain) == ("f" * 64, "d")
+    args = parse("host", "approve", "h")
+    assert args.ek_fingerprint is None and args.domain is None
+    assert parse("host", "reject", "h:hv").host == "h:hv"
+
+
 def test_spec_create_collects_pairs_and_owner():
     args = parse(
         "requirement",
@@ -313,6 +329,17 @@ def test_spec_create_collects_pairs_and_owner():
             "--type",
         ),
         (("location", "list", "--bogus"), "unrecognized arguments: --bogus"),
+        (
+            ("host", "add", "h", "--ek-fingerprint", "abc"),
+            "argument --ek-fingerprint: EK fingerprint 'abc' is not 64 hex",
+        ),
+        (
+            ("host", "approve", "h", "--ek-fingerprint", "g" * 64),
+            "is not 64 hex digits",
+        ),
+        (("host", "reject", "h", "--ek-fingerprint", ""), "64 hex digits"),
+        (("host", "approve"), "required: HOST"),
+        (("host", "pending", "h"), "unrecognized arguments: h"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(capsys, argv, needle):
