@@ -96,10 +96,11 @@ class Scenario:
         )
 
     def logs(self):
+        agents = ["dcc-%s" % name for name in self.cluster.nodes]
         return (
             "\n".join(
                 "--- %s:\n%s" % (name, self.cluster.log_tail(name, 40))
-                for name in self.names
+                for name in [*self.names, *agents]
             )
             + "\n--- owners: %s" % self.owners_safe()
         )
