@@ -47,6 +47,16 @@ class RegistrationRefused(exception.Conflict):
     severity = "error"
 
 
+class RegistrationRetry(RegistrationRefused):
+    """A registration that cannot complete now but may when the agent
+    starts over: its session is unknown or expired (e.g. replaced by a
+    late duplicate of its first step), or too many are pending."""
+
+    msg_fmt = "Registration of node %(node)s must start over: %(reason)s"
+    event_id = "ACAAS-DCS-013"
+    severity = "warning"
+
+
 class MembershipRefused(exception.Conflict):
     """A node may not join a physical domain (yet)."""
 

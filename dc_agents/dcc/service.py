@@ -7,6 +7,7 @@ import oslo_messaging
 
 from acaas_nova import exception
 from dc_agents import daemon
+from dc_agents import errors
 from dc_agents import rpc
 from dc_agents.dcc import agent as agent_mod
 from dc_agents.dcc import manager
@@ -19,7 +20,8 @@ LOG = logging.getLogger(__name__)
 
 def enrol_until_done(agent, conf, stop: threading.Event) -> bool:
     """Register (or confirm registration), retrying while DC-S or the
-    broker is unreachable; False if stopped or refused."""
+    broker is unreachable or DC-S asks to start over (RegistrationRetry);
+    False if stopped or refused."""
     while not stop.is_set():
         try:
             agent.enrol()
@@ -29,6 +31,10 @@ def enrol_until_done(agent, conf, stop: threading.Event) -> bool:
                 "DC-S unreachable (%s); retrying in %ss",
                 rpc.remote_message(exc),
                 conf.dcc.retry_interval,
+            )
+        except errors.RegistrationRetry as exc:
+            LOG.warning(
+                "%s; retrying in %ss", exc.message, conf.dcc.retry_interval
             )
         except exception.ACaaSException as exc:
             LOG.error("Registration of %s failed: %s", agent.node, exc.message)

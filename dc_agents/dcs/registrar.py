@@ -147,7 +147,9 @@ class Registrar:
                     limit=self.conf.dcs.max_pending_registrations,
                 )
         except exception.Conflict as exc:
-            self._refuse(context, node, exc.message)
+            self._refuse(
+                context, node, exc.message, kind=errors.RegistrationRetry
+            )
         LOG.info("Registration of %s: credential challenge sent", node)
         return {
             "session": session,
@@ -165,8 +167,13 @@ class Registrar:
                 context, session, host, hypervisor
             )
         if pending is None or pending.expires_at < self.clock():
+            # Also when a late duplicate of this agent's first step (its
+            # call timed out, it asked again) replaced the challenge.
             self._refuse(
-                context, node, "unknown or expired registration session"
+                context,
+                node,
+                "unknown or expired registration session",
+                kind=errors.RegistrationRetry,
             )
         ch = registration.Challenge(
             cid=pending.cid,

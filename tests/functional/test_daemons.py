@@ -601,9 +601,38 @@ def test_reregistration_with_another_ek_refused(
     )
 
 
+def test_registration_replaced_by_a_late_duplicate_starts_over(
+    mysql_cluster, dcs_client, tmp_path
+):
+    """An agent whose first step timed out asks again; the late first
+    request then replaces the challenge the agent is answering.  The
+    activation is refused as RegistrationRetry (event 013), which the
+    agent answers by starting over, not by exiting; nothing is stored."""
+    _conf, _transport, api = dcs_client
+    mysql_cluster.declare("late", DOMAIN)
+    factory = SwtpmFactory(tmp_path, mysql_cluster.factory.ca, None)
+    try:
+        ek, ak = _tpm_evidence(factory.new(unique=True))
+    finally:
+        factory.stop_all()
+    answered = api.register(
+        "late", "late", ek.public, ek.certificate, ak.public
+    )
+    late = api.register("late", "late", ek.public, ek.certificate, ak.public)
+    assert late["session"] != answered["session"]
+    with pytest.raises(errors.RegistrationRetry, match="session") as info:
+        api.activate(
+            "late", "late", answered["session"], answered["cid"], b"k" * 32
+        )
+    assert "must start over" in info.value.message
+    assert _events(mysql_cluster, "late", "ACAAS-DCS-013")
+    assert _reg(mysql_cluster, "late").cid is None
+
+
 def test_unregistered_node_refused(mysql_cluster, dcs_client, operator_client):
     _conf, _transport, api = dcs_client
-    with pytest.raises(errors.RegistrationRefused, match="session"):
+    # Not a permanent refusal: an agent starts over (RegistrationRetry).
+    with pytest.raises(errors.RegistrationRetry, match="session"):
         api.activate("ghost", "ghost", "0" * 32, "cid", b"k" * 32)
     with pytest.raises(errors.NotRegistered):
         api.platform_changed("ghost", "ghost", "cid", "made up", b"k" * 32)
@@ -617,7 +646,7 @@ def test_unregistered_node_refused(mysql_cluster, dcs_client, operator_client):
     with pytest.raises(oslo_messaging.RemoteError) as info:
         api.client.call({}, "attest_host", host="node3")
     assert info.value.exc_type == "NoSuchMethod"
-    assert _events(mysql_cluster, "ghost", "ACAAS-DCS-011")
+    assert _events(mysql_cluster, "ghost", "ACAAS-DCS-013")
     assert _events(mysql_cluster, "ghost", "ACAAS-DCS-010")
     _no_node(mysql_cluster, "ghost")
 
