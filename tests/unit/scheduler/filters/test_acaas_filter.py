@@ -175,7 +175,11 @@ def test_host_passes_and_memo_for_the_weigher():
     assert request.recall(spec_obj) is None
 
 
-@pytest.mark.parametrize("uuid", [None, uuids.i9])
+# ids: oslo's uuidsentinel values are random per process, so test ids
+# built from them differ between pytest-xdist workers.
+@pytest.mark.parametrize(
+    "uuid", [None, uuids.i9], ids=["no-instance", "instance"]
+)
 def test_requests_without_instance_are_not_recorded(uuid):
     rt = FakeRuntime()
     run(rt, spec(uuid=uuid))
