@@ -7,9 +7,13 @@ configured database; nothing connects at import time.
 
 import contextlib
 import functools
+import logging
 import os
+import random
 import threading
+import time
 
+import sqlalchemy as sa
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 
@@ -21,8 +25,12 @@ context_manager = enginefacade.transaction_context()
 # Column sizes are checked before SQL, alike on every backend.
 limits.install()
 
+LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _configured_url = None
+#: Times a transaction the database chose as a deadlock victim is run
+#: again (from its start) before the error reaches the caller.
+DEADLOCK_RETRIES = 5
 # oslo.db options that are ours, not enginefacade's.
 _NOT_FACADE_OPTS = {"state_path", "backend", "use_db_reconnect"}
 
@@ -93,20 +101,68 @@ def _translated():
         raise exception.DBError(reason=_first_line(exc)) from exc
 
 
+def _outermost(args) -> bool:
+    """Whether a query function called with ``args`` (context first)
+    starts its own transaction rather than joining the caller's."""
+    try:
+        current = args[0].transaction_ctx
+    except (IndexError, AttributeError, db_exc.NoEngineContextEstablished):
+        return True
+    return current is None
+
+
 def translate_errors(func):
     """Translate driver errors into our exceptions at the DB boundary.
 
     Stack it outside ``@context_manager.reader``/``writer`` so that errors
     raised at commit time are translated too.  Duplicate entries are
     translated where they happen (the query knows what it was creating).
+
+    A deadlock victim (MariaDB error 1213, PostgreSQL's "deadlock
+    detected": the database rolled the whole transaction back) is run
+    again from its start, up to DEADLOCK_RETRIES times, when the function
+    owns its transaction; inside a caller's :func:`transaction` it is not
+    (the caller's earlier statements were rolled back too) and becomes
+    DBError like any other.
     """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        retries = DEADLOCK_RETRIES if _outermost(args) else 0
         with _translated():
-            return func(*args, **kwargs)
+            while True:
+                try:
+                    return func(*args, **kwargs)
+                except db_exc.DBDeadlock:
+                    if retries <= 0:
+                        raise
+                    retries -= 1
+                    LOG.debug(
+                        "Deadlock in %s; running it again", func.__name__
+                    )
+                    time.sleep(random.uniform(0.005, 0.05))
 
     return wrapper
+
+
+def delete_rows(session, model, *conditions) -> int:
+    """Delete the rows of ``model`` matching ``conditions``, by primary key.
+
+    A DELETE whose condition is a range or a non-unique column locks index
+    gaps on MariaDB (REPEATABLE READ), and two transactions that each
+    purge and then INSERT into such a gap deadlock.  The keys are read
+    first (a plain read takes no lock) and exactly those rows deleted,
+    which locks only them.  Returns how many were deleted.
+    """
+    (key,) = sa.inspect(model).primary_key
+    keys = session.scalars(sa.select(key).where(*conditions)).all()
+    if not keys:
+        return 0
+    return session.execute(
+        sa.delete(model)
+        .where(key.in_(keys))
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 @contextlib.contextmanager

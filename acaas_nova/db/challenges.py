@@ -51,13 +51,17 @@ def challenge_create(context, pending, limit=None):
     """
     session = context.session
     rc = models.RegistrationChallenge
-    session.execute(sa.delete(rc).where(rc.expires_at < _now()))
-    session.execute(
-        sa.delete(rc).where(
-            rc.host == pending.host,
-            rc.hypervisor_hostname == pending.hypervisor_hostname,
-            rc.ek_fingerprint == pending.ek_fingerprint,
-        )
+    api.delete_rows(
+        session,
+        rc,
+        sa.or_(
+            rc.expires_at < _now(),
+            sa.and_(
+                rc.host == pending.host,
+                rc.hypervisor_hostname == pending.hypervisor_hostname,
+                rc.ek_fingerprint == pending.ek_fingerprint,
+            ),
+        ),
     )
     if limit is not None:
         count = session.scalar(sa.select(sa.func.count()).select_from(rc))

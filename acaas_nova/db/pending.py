@@ -73,13 +73,17 @@ def pending_store(context, awaiting, limit):
     """
     session = context.session
     pr = models.PendingRegistration
-    session.execute(sa.delete(pr).where(pr.expires_at < _now()))
-    session.execute(
-        sa.delete(pr).where(
-            pr.host == awaiting.host,
-            pr.hypervisor_hostname == awaiting.hypervisor_hostname,
-            pr.ek_fingerprint == awaiting.ek_fingerprint,
-        )
+    api.delete_rows(
+        session,
+        pr,
+        sa.or_(
+            pr.expires_at < _now(),
+            sa.and_(
+                pr.host == awaiting.host,
+                pr.hypervisor_hostname == awaiting.hypervisor_hostname,
+                pr.ek_fingerprint == awaiting.ek_fingerprint,
+            ),
+        ),
     )
     cn = models.ComputeNode
     if session.scalar(sa.select(cn.id).where(cn.cid == awaiting.cid)):

@@ -20,8 +20,8 @@ LOG = logging.getLogger(__name__)
 
 def enrol_until_done(agent, conf, stop: threading.Event) -> bool:
     """Register (or confirm registration), retrying while DC-S or the
-    broker is unreachable or DC-S asks to start over (RegistrationRetry);
-    False if stopped or refused."""
+    broker is unreachable, DC-S asks to start over (RegistrationRetry) or
+    its database failed; False if stopped or refused."""
     while not stop.is_set():
         try:
             agent.enrol()
@@ -35,6 +35,14 @@ def enrol_until_done(agent, conf, stop: threading.Event) -> bool:
         except errors.RegistrationRetry as exc:
             LOG.warning(
                 "%s; retrying in %ss", exc.message, conf.dcc.retry_interval
+            )
+        except exception.DBError as exc:
+            # Not this node's fault: DC-S rolled back what it had begun.
+            LOG.warning(
+                "Registration of %s failed at DC-S (%s); retrying in %ss",
+                agent.node,
+                exc.message,
+                conf.dcc.retry_interval,
             )
         except exception.ACaaSException as exc:
             LOG.error("Registration of %s failed: %s", agent.node, exc.message)

@@ -2,15 +2,20 @@
 on SQLite, MariaDB and PostgreSQL."""
 
 import datetime
+import threading
 
 import pytest
 
+from acaas_nova import context as acaas_context
 from acaas_nova import exception
 from acaas_nova.db import attestation as attestation_db
 from acaas_nova.db import challenges as challenges_db
 from acaas_nova.db import nodes as nodes_db
 from acaas_nova.db import ownership
+from acaas_nova.db import pending as pending_db
 from acaas_nova.db import records
+from dc_agents.dcs import dbwrite
+from tests.functional.test_db_pending import _awaiting
 
 NOW = datetime.datetime(2026, 12, 3, 12, 0, tzinfo=datetime.UTC)
 
@@ -176,3 +181,50 @@ def test_pending_challenges_are_bounded_in_all(ctx):
     # Taken or expired ones make room again.
     assert challenges_db.challenge_take(ctx, "s1", "h1", "h1") is not None
     challenges_db.challenge_create(ctx, _pending("s9", "h9"), limit=5)
+
+
+@pytest.mark.parametrize("create", ["challenge", "awaiting"])
+def test_concurrent_registrations_do_not_deadlock(migrated, create):
+    """Several DC-S workers store challenges (and registrations awaiting
+    approval) at once, each purging expired rows on the way.  Purges
+    that locked index ranges made MariaDB pick deadlock victims, and the
+    registration failed with a database error (seen in test_dcs_workers:
+    an agent exited); every one must now succeed."""
+    conf, ctx = migrated
+    dbwrite.configure(conf)  # as DC-S does: on SQLite, one writer
+    for i in range(4):
+        challenges_db.challenge_create(
+            ctx, _pending("old%d" % i, host="o%d" % i, seconds=-1)
+        )
+    failures = []
+
+    def register(worker):
+        wctx = acaas_context.get_admin_context()
+        for i in range(15):
+            host = "w%d-%d" % (worker, i)
+            try:
+                with dbwrite.writing():
+                    _create(wctx, host)
+            except exception.ACaaSException as exc:
+                failures.append("%s: %s" % (host, exc.message))
+
+    def _create(wctx, host):
+        # Each taken (or rejected) at once, as registrations complete:
+        # the table stays nearly empty, so purges lock up to its end.
+        if create == "challenge":
+            challenges_db.challenge_create(
+                wctx, _pending("%s-s" % host, host=host), limit=1000
+            )
+            assert challenges_db.challenge_take(
+                wctx, "%s-s" % host, host, host
+            )
+        else:
+            pending_db.pending_store(wctx, _awaiting(host), 1000)
+            pending_db.pending_reject(wctx, host)
+
+    threads = [threading.Thread(target=register, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures, failures[:3]

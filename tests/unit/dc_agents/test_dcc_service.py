@@ -5,6 +5,7 @@ import threading
 import oslo_messaging
 import pytest
 
+from acaas_nova import exception
 from acaas_nova.attestation import errors as att_errors
 from dc_agents import errors
 from dc_agents.dcc import service
@@ -49,6 +50,14 @@ def test_too_many_pending_is_retried_too(caplog):
     )
     assert service.enrol_until_done(agent, Conf, threading.Event())
     assert "must start over: 1000 registrations are pending" in caplog.text
+
+
+def test_a_database_failure_at_dcs_is_retried(caplog):
+    """DC-S's database failed (a deadlock victim beyond its retries, an
+    outage): not this node's fault, so the agent asks again."""
+    agent = Agent(exception.DBError(reason="Deadlock found"), "registered")
+    assert service.enrol_until_done(agent, Conf, threading.Event())
+    assert "node1 failed at DC-S (Database error: Deadlock" in caplog.text
 
 
 @pytest.mark.parametrize(
