@@ -150,6 +150,26 @@ class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
                 )
             time.sleep(0.1)
 
+    def log_offset(self) -> int:
+        """Where nova's captured log (its StandardLogging fixture, which
+        holds the scheduler's and our filter's messages) ends now."""
+        return len(self.stdlog.logger.output)
+
+    def errors_since(self, offset: int, limit: int = 3) -> list[str]:
+        """The last ``limit`` ERROR lines captured after ``offset``, e.g.
+        why the filter refused every host of a request."""
+        text = self.stdlog.logger.output[offset:]
+        lines = [line for line in text.splitlines() if " ERROR " in line]
+        return [line[:300] for line in lines[-limit:]]
+
+    def disabled_computes(self) -> list[str]:
+        """'host (reason)' of every disabled nova-compute service."""
+        return [
+            "%s (%s)" % (svc["host"], svc.get("disabled_reason"))
+            for svc in self.admin_api.get_services(binary="nova-compute")
+            if svc["status"] == "disabled"
+        ]
+
     def host_of(self, server_id: str) -> str | None:
         server = self.admin_api.get_server(server_id)
         return server["OS-EXT-SRV-ATTR:host"]

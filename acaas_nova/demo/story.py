@@ -207,7 +207,16 @@ class Story:
         self.screen.step("Tenants boot servers through nova's API")
         apis = {u: self.cloud.tenant(u, p) for u, p in tenants.TENANTS.items()}
         for name, user, flavor, hints in tenants.SERVERS:
+            offset = self.cloud.log_offset()
             server = self.cloud.boot(apis[user], name, flavor, hints)
+            fault = (server.get("fault") or {}).get("message")
+            if server["status"] == "ERROR":
+                # What the scheduler saw at the time, not only now.
+                fault = "%s; at the time: logged %s; disabled computes %s" % (
+                    fault,
+                    self.cloud.errors_since(offset) or "no error",
+                    self.cloud.disabled_computes() or "none",
+                )
             self.servers.append(
                 {
                     "name": name,
@@ -216,7 +225,7 @@ class Story:
                     "id": server["id"],
                     "status": server["status"],
                     "host": server.get("OS-EXT-SRV-ATTR:host"),
-                    "fault": (server.get("fault") or {}).get("message"),
+                    "fault": fault,
                 }
             )
         placed = [
