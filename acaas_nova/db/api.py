@@ -165,6 +165,27 @@ def delete_rows(session, model, *conditions) -> int:
     ).rowcount
 
 
+def purge_replaced(
+    session, model, host, hypervisor_hostname, ek_fingerprint, now
+):
+    """Before a node's new pending row (registration challenge, or
+    registration awaiting approval) is added: delete ``model``'s expired
+    rows and the earlier ones of (host, hypervisor, EK), which it
+    replaces (:func:`delete_rows`: no gap locks)."""
+    return delete_rows(
+        session,
+        model,
+        sa.or_(
+            model.expires_at < now,
+            sa.and_(
+                model.host == host,
+                model.hypervisor_hostname == hypervisor_hostname,
+                model.ek_fingerprint == ek_fingerprint,
+            ),
+        ),
+    )
+
+
 @contextlib.contextmanager
 def transaction(context):
     """One writer transaction for the block: the query functions called

@@ -51,17 +51,13 @@ def challenge_create(context, pending, limit=None):
     """
     session = context.session
     rc = models.RegistrationChallenge
-    api.delete_rows(
+    api.purge_replaced(
         session,
         rc,
-        sa.or_(
-            rc.expires_at < _now(),
-            sa.and_(
-                rc.host == pending.host,
-                rc.hypervisor_hostname == pending.hypervisor_hostname,
-                rc.ek_fingerprint == pending.ek_fingerprint,
-            ),
-        ),
+        pending.host,
+        pending.hypervisor_hostname,
+        pending.ek_fingerprint,
+        _now(),
     )
     if limit is not None:
         count = session.scalar(sa.select(sa.func.count()).select_from(rc))

@@ -73,17 +73,13 @@ def pending_store(context, awaiting, limit):
     """
     session = context.session
     pr = models.PendingRegistration
-    api.delete_rows(
+    api.purge_replaced(
         session,
         pr,
-        sa.or_(
-            pr.expires_at < _now(),
-            sa.and_(
-                pr.host == awaiting.host,
-                pr.hypervisor_hostname == awaiting.hypervisor_hostname,
-                pr.ek_fingerprint == awaiting.ek_fingerprint,
-            ),
-        ),
+        awaiting.host,
+        awaiting.hypervisor_hostname,
+        awaiting.ek_fingerprint,
+        _now(),
     )
     cn = models.ComputeNode
     if session.scalar(sa.select(cn.id).where(cn.cid == awaiting.cid)):
