@@ -62,6 +62,13 @@ _CRYPTO_HASHES = {
     "sha512": hashes.SHA512(),
 }
 _PKCS1 = padding.PKCS1v15()
+#: DER DigestInfo of each hash (RFC 8017, 9.2 note 1): what precedes the
+#: digest in an EMSA-PKCS1-v1_5 encoded message.
+_DIGEST_INFO = {
+    "sha256": bytes.fromhex("3031300d060960864801650304020105000420"),
+    "sha384": bytes.fromhex("3041300d060960864801650304020205000430"),
+    "sha512": bytes.fromhex("3051300d060960864801650304020305000440"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -432,7 +439,7 @@ class _Layout(NamedTuple):
     #: their expected sizes) per bank.
     banks: tuple
     #: hash id -> (marshalled TPML_PCR_SELECTION + TPM2B size of the
-    #: digest, hashlib constructor, cryptography hash, hash name).
+    #: digest, hashlib constructor, DER DigestInfo of the hash, hash name).
     tails: dict
 
 
@@ -465,7 +472,7 @@ def _layout(wanted: dict[str, tuple[int, ...]]) -> _Layout:
             ts.HASH_IDS[name]: (
                 marshalled + _DIGEST_SIZE[hashlib.new(name).digest_size],
                 _HASHLIB[name],
-                _CRYPTO_HASHES[name],
+                _DIGEST_INFO[name],
                 name,
             )
             for name in _CRYPTO_HASHES
@@ -544,18 +551,30 @@ def _fast(ak, attest, signature, pcrs, nonce, layout, previous):
         if list(map(len, chunk)) != sizes:
             return None
         parts = chunk if not parts else parts + chunk
-    tail, hasher, algo, hash_name = layout.tails[head[0]]
+    tail, hasher, digest_info, hash_name = layout.tails[head[0]]
     expected = tail + hasher(b"".join(parts)).digest()
     if len(attest) != end + _CLOCK.size + len(expected) or not (
         attest.endswith(expected)
     ):
         return None
+    # RSASSA-PKCS1-v1_5 verification (RFC 8017, 8.2.2) as recovery and
+    # comparison: OpenSSL applies the public key and checks the type-1
+    # padding (00 01, at least 8 FF, 00); the rest must be exactly the
+    # DigestInfo and the digest of the quote -- the one encoding
+    # verify() accepts too (it compares the same bytes), without its
+    # per-call digest fetch.
     try:
-        ak.key.verify(signature[6:], attest, _PKCS1, algo)
+        recovered = ak.key.recover_data_from_signature(
+            signature[6:], _PKCS1, None
+        )
     except InvalidSignature:
+        recovered = None
+    if recovered is None or not hmac.compare_digest(
+        recovered, digest_info + hasher(attest).digest()
+    ):
         raise errors.SignatureInvalid(
             reason="does not verify with the attestation key"
-        ) from None
+        )
     if learned is not None and len(ak.quote_prefixes) < 4:
         ak.quote_prefixes[n] = learned
     info = _new(ClockInfo, (clock, reset, restart, safe != 0))

@@ -112,3 +112,80 @@ def test_mutations_never_accepted_by_fast_alone(data):
     if fast is None:
         return
     assert fast == _general(ak, mutated, sig, PCRS, NONCE, SELECTION)
+
+
+def _raw_rsa(encoded: bytes) -> bytes:
+    """A TPMT_SIGNATURE whose RSA value is the private operation on
+    ``encoded`` (an EMSA-PKCS1-v1_5 message built by hand)."""
+    numbers = RSA_KEY.private_numbers()
+    n = numbers.public_numbers.n
+    size = RSA_KEY.key_size // 8
+    value = pow(int.from_bytes(encoded, "big"), numbers.d, n)
+    head = q._SIG_HEAD.pack(ts.ALG_RSASSA, ts.HASH_IDS["sha256"], size)
+    return head + value.to_bytes(size, "big")
+
+
+def _encoded(tail: bytes, fill: int = 0xFF) -> bytes:
+    size = RSA_KEY.key_size // 8
+    return (
+        b"\x00\x01" + bytes([fill]) * (size - 3 - len(tail)) + b"\x00" + tail
+    )
+
+
+def _sha256(data: bytes) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(data).digest()
+
+
+def test_hand_encoded_genuine_signature_accepted_by_both_paths():
+    """The recovery check accepts exactly the RFC 8017 encoding (the
+    test's own encoder agrees with cryptography's signer)."""
+    ak, attest, sig = make()
+    hand = _raw_rsa(_encoded(q._DIGEST_INFO["sha256"] + _sha256(attest)))
+    assert hand == sig  # PKCS#1 v1.5 signatures are deterministic
+    layout = q._layout(q.normalize_selection(SELECTION))
+    assert q._fast(ak, attest, hand, PCRS, NONCE, layout, None) is not None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "other_hash_digest_info",
+        "digest_info_without_null",
+        "bare_digest",
+        "trailing_byte",
+        "bad_padding_byte",
+        "other_message",
+    ],
+)
+def test_near_miss_encodings_refused_by_both_paths(name):
+    """Encoded messages that differ from the one valid encoding in one
+    way each: the fast path refuses them, like cryptography's verify()."""
+    ak, attest, _sig = make()
+    digest = _sha256(attest)
+    info = q._DIGEST_INFO["sha256"]
+    tail = {
+        "other_hash_digest_info": q._DIGEST_INFO["sha384"][:-1]
+        + b"\x20"
+        + digest,
+        "digest_info_without_null": bytes.fromhex(
+            "302f300b06096086480165030402010420"
+        )
+        + digest,
+        "bare_digest": digest,
+        "trailing_byte": info + digest + b"\x00",
+        "bad_padding_byte": None,
+        "other_message": info + _sha256(attest + b"x"),
+    }[name]
+    if tail is None:
+        encoded = bytearray(_encoded(info + digest))
+        encoded[5] = 0xFE  # one padding byte not FF
+        forged = _raw_rsa(bytes(encoded))
+    else:
+        forged = _raw_rsa(_encoded(tail))
+    layout = q._layout(q.normalize_selection(SELECTION))
+    with pytest.raises(errors.SignatureInvalid):
+        q._fast(ak, attest, forged, PCRS, NONCE, layout, None)
+    with pytest.raises(errors.SignatureInvalid):
+        _general(ak, attest, forged, PCRS, NONCE, SELECTION)
