@@ -6,6 +6,9 @@ may cross the wire as themselves, so a caller can tell a refused request
 (``NotRegistered``, ``MalformedMessage`` ...) from a failure.
 """
 
+import threading
+import weakref
+
 import oslo_messaging
 from oslo_messaging._metrics import client as metrics_client
 
@@ -26,9 +29,48 @@ def get_transport(conf, url: str | None = None):
     conf.register_opts(
         metrics_client.oslo_messaging_metrics, group="oslo_messaging_metrics"
     )
-    return oslo_messaging.get_rpc_transport(
+    transport = oslo_messaging.get_rpc_transport(
         conf, url=url, allowed_remote_exmods=list(ALLOWED_EXMODS)
     )
+    _URLS[transport] = url
+    return transport
+
+
+#: RPC transport -> the URL it was opened with (None: from conf).
+_URLS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: RPC transport -> its notification transport (round answers).
+_NOTIFICATION: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def notification_transport(conf, transport):
+    """The notification transport on the same broker as the RPC
+    ``transport`` (round answers travel as notifications): opened with
+    the same URL -- never ``[oslo_messaging_notifications]
+    transport_url``, which may be nova's bus -- once per RPC transport,
+    so a ``fake://`` transport's notifications reach its listeners."""
+    with _LOCK:
+        found = _NOTIFICATION.get(transport)
+        if found is None:
+            url = _URLS.get(transport)
+            if url is None:
+                # [DEFAULT] transport_url, as the RPC transport read it.
+                url = oslo_messaging.TransportURL.parse(conf, None)
+            found = _NOTIFICATION[transport] = (
+                oslo_messaging.get_notification_transport(
+                    conf, url=url, allowed_remote_exmods=list(ALLOWED_EXMODS)
+                )
+            )
+    return found
+
+
+def cleanup(transport) -> None:
+    """Close ``transport`` and the notification transport opened for it."""
+    with _LOCK:
+        found = _NOTIFICATION.pop(transport, None)
+    if found is not None:
+        found.cleanup()
+    transport.cleanup()
 
 
 def server_name(host: str, hypervisor_hostname: str | None) -> str:

@@ -128,6 +128,24 @@ OPTS = [
         "attestation times in one statement. Changes of status are "
         "written at once.",
     ),
+    cfg.IntOpt(
+        "answer_batch_size",
+        default=200,
+        min=1,
+        help="Most round answers this worker takes from its answers "
+        "topic (notifications, DC-S API 1.3) in one poll. Larger batches "
+        "cost less per answer when many arrive at once.",
+    ),
+    cfg.FloatOpt(
+        "answer_batch_timeout",
+        default=0.05,
+        min=0.001,
+        max=1.0,
+        help="Seconds a poll of the answers topic waits for a batch to "
+        "fill before handing on what it has. An answer is stamped when "
+        "its batch is handed on, so one may count as up to this much "
+        "later than it arrived: keep it far below attestation_deadline.",
+    ),
     cfg.StrOpt(
         "ek_ca_bundle",
         help="PEM file of the CA certificates (roots and intermediates) "

@@ -239,4 +239,4 @@ class Daemons:
         if self.dcs is not None:
             self.dcs.stop()
         if self.transport is not None:
-            self.transport.cleanup()
+            rpc.cleanup(self.transport)

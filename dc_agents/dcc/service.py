@@ -85,5 +85,5 @@ def main(argv=None):
     server.stop()
     round_server.wait()
     server.wait()
-    transport.cleanup()
+    rpc.cleanup(transport)
     return 0 if ok or stop.is_set() else 1

@@ -31,6 +31,7 @@ from acaas_nova.attestation import errors as att_errors
 from acaas_nova.db import attestation as attestation_db
 from dc_agents import errors
 from dc_agents import messages
+from dc_agents.dcs import answers
 from dc_agents.dcs import eventlog
 
 LOG = logging.getLogger(__name__)
@@ -221,27 +222,13 @@ class DCSManager:
 
     @oslo_messaging.expose
     def round_answer(self, context, /, **kwargs):
-        """A DC-C's answer to a round (a cast: nothing is returned).  Only
-        the envelope is checked here; the round book, the channel MAC
-        (``kwargs`` as sent) and the verifier judge the rest on the
-        collecting thread."""
-        ctx = acaas_context.get_admin_context()
+        """A DC-C's answer to a round as a cast (API 1.1-1.2; 1.3 agents
+        send a notification, dc_agents.dcs.answers).  Only the envelope
+        is checked here; the round book, the channel MAC (``kwargs`` as
+        sent) and the verifier judge the rest on the collecting thread."""
         try:
-            host, hv = self._checked(ctx, "round_answer", kwargs, size=False)
-            round_id = messages.text(kwargs.get("round_id"), "round id", 64)
-            error = kwargs.get("error")
-            if error is not None:
-                if not isinstance(error, dict):
-                    raise errors.MalformedMessage(
-                        what="round error", reason="not a mapping"
-                    )
-                error = (
-                    messages.text(error.get("kind"), "error kind", 64),
-                    messages.text(error.get("message"), "error", 500),
-                )
+            round_id, key, answer, error = answers.envelope(kwargs)
         except errors.MalformedMessage as exc:
-            LOG.warning("Round answer refused: %s", exc.message)
+            answers.refused(kwargs, exc)
             return
-        self.timers.answer(
-            round_id, (host, hv), kwargs.get("answer"), error, kwargs
-        )
+        self.timers.answer(round_id, key, answer, error, kwargs)

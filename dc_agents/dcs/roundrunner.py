@@ -48,6 +48,7 @@ from dc_agents.dcs import verifier
 LOG = logging.getLogger(__name__)
 SWEEP_SECONDS = 0.25
 _SWEEP = object()  # a queue entry: expire what was due by its time
+_MANY = object()  # a queue entry: a list of answers
 MAX_BATCH = 500
 WRITERS = 8  # threads recording first and changed outcomes
 FOLLOW_UPS = 4  # threads fetching the rest of logs sent in chunks
@@ -252,16 +253,37 @@ class RoundRunner:
             (round_id, tuple(key), raw, error, signed, self.book.clock())
         )
 
+    def answers(self, entries) -> None:
+        """Queue a batch of answers (from the answers listener) as one
+        item: (round_id, key, raw, error, signed) each, stamped with
+        the batch's arrival time."""
+        now = self.book.clock()
+        self._answers.put(
+            (
+                _MANY,
+                [
+                    (round_id, tuple(key), raw, error, signed, now)
+                    for round_id, key, raw, error, signed in entries
+                ],
+            )
+        )
+
     def _judge(self) -> None:
         """The collecting thread: answers in arrival order, in batches;
         expiry sweeps come through the same queue, so an answer that
         arrived before a sweep is judged before it."""
         while True:
             item = self._answers.get()
-            batch = [item]
-            while len(batch) < MAX_BATCH:
+            batch = []
+            while True:
+                if item is not None and item[0] is _MANY:
+                    batch.extend(item[1])
+                else:
+                    batch.append(item)
+                if len(batch) >= MAX_BATCH:
+                    break
                 try:
-                    batch.append(self._answers.get_nowait())
+                    item = self._answers.get_nowait()
                 except queue.Empty:
                     break
             ctx = acaas_context.get_admin_context()

@@ -3,11 +3,73 @@
 Operator methods are in :mod:`dc_agents.dcs.operatorapi`.
 """
 
+import logging
+import threading
+
 import oslo_messaging
 
 from acaas_nova.attestation import channel
 from dc_agents import messages
 from dc_agents import rpc
+
+#: The event type of a round answer notification (API 1.3).
+ANSWER_EVENT = "acaas.round_answer"
+PUBLISHER = "acaas-dcc"
+#: Notifiers a DC-C keeps, one per worker it answered lately.
+MAX_NOTIFIERS = 16
+
+
+def answers_topic(conf, worker: str) -> str:
+    """The answers topic of DC-S worker ``worker`` (its queue is this
+    and ``.info``; dc_agents.dcs.answers consumes it)."""
+    return "%s.answers.%s" % (conf.dcs.topic, worker)
+
+
+class _NoPayload(logging.Filter):
+    """oslo.messaging logs a notification it could not send with its
+    payload (a quote, over a round nonce) at error level: keep the line,
+    drop the payload."""
+
+    def filter(self, record):
+        if isinstance(record.args, dict) and "payload" in record.args:
+            record.args = dict(record.args, payload="(omitted)")
+        elif isinstance(record.args, dict) and "message" in record.args:
+            record.args = dict(record.args, message="(omitted)")
+        return True
+
+
+_FILTER = _NoPayload()
+
+
+class AnswerSender:
+    """DC-C's side: sends an answer to the worker that asked."""
+
+    def __init__(self, conf, transport):
+        self.conf = conf
+        self.transport = transport
+        self._notifiers: dict[str, oslo_messaging.Notifier] = {}
+        self._lock = threading.Lock()
+
+    def _notifier(self, worker: str) -> oslo_messaging.Notifier:
+        with self._lock:
+            notifier = self._notifiers.get(worker)
+            if notifier is None:
+                if len(self._notifiers) >= MAX_NOTIFIERS:
+                    self._notifiers.clear()  # workers came and went
+                for name in ("notify.notifier", "notify.messaging"):
+                    logging.getLogger("oslo_messaging." + name).addFilter(
+                        _FILTER
+                    )
+                notifier = self._notifiers[worker] = oslo_messaging.Notifier(
+                    rpc.notification_transport(self.conf, self.transport),
+                    publisher_id=PUBLISHER,
+                    driver="messagingv2",
+                    topics=[answers_topic(self.conf, worker)],
+                )
+        return notifier
+
+    def send(self, worker: str, args: dict) -> None:
+        self._notifier(worker).info({}, ANSWER_EVENT, args)
 
 
 class DCSAPI:
@@ -27,9 +89,12 @@ class DCSAPI:
       and domain_add_host are no longer served here: they moved to the
       operator API (:class:`dc_agents.dcs.operatorapi.OperatorAPI`, its
       own topic and transport).
+    * 1.3 - round_answer is a notification on the asking worker's
+      answers topic (:func:`answers_topic`, event type ANSWER_EVENT),
+      which DC-S consumes in batches; DC-S still takes the 1.2 cast.
     """
 
-    VERSION = "1.2"
+    VERSION = "1.3"
 
     def __init__(self, conf, transport, timeout: float | None = None):
         target = oslo_messaging.Target(topic=conf.dcs.topic, version="1.0")
@@ -38,6 +103,7 @@ class DCSAPI:
         )
         #: This agent's message counter (one node per agent).
         self.counter = channel.Counter()
+        self.answers = AnswerSender(conf, transport)
 
     def _signed(self, key, method, host, hypervisor_hostname, fresh, args):
         node = rpc.server_name(host, hypervisor_hostname)
@@ -114,9 +180,10 @@ class DCSAPI:
         key,
         nonce,
     ) -> None:
-        """A DC-C's answer to a round (a cast to the worker that sent it):
-        the quote answer, or ``error`` = {"kind", "message"}, with a MAC
-        under ``key`` bound to the round's ``nonce`` for this node."""
+        """A DC-C's answer to a round (a notification to the worker that
+        sent it): the quote answer, or ``error`` = {"kind", "message"},
+        with a MAC under ``key`` bound to the round's ``nonce`` for this
+        node."""
         args = self._signed(
             key,
             "round_answer",
@@ -125,5 +192,4 @@ class DCSAPI:
             nonce.hex(),
             {"round_id": round_id, "answer": answer, "error": error},
         )
-        cctxt = self.client.prepare(server=worker, version="1.1")
-        cctxt.cast({}, "round_answer", **args)
+        self.answers.send(worker, args)

@@ -10,6 +10,7 @@ from acaas_nova.db import api as db_api
 from dc_agents import daemon
 from dc_agents import rpc
 from dc_agents.dcc import rpcapi as dcc_rpcapi
+from dc_agents.dcs import answers
 from dc_agents.dcs import attester
 from dc_agents.dcs import ca
 from dc_agents.dcs import chains
@@ -58,6 +59,7 @@ class Service:
         compliance=None,
         operator_server=None,
         operator_transport=None,
+        answers_listener=None,
     ):
         self.server = server
         self.wheel = wheel
@@ -65,11 +67,16 @@ class Service:
         self.worker = worker
         self.compliance = compliance
         self.operator_server = operator_server
+        self.answers_listener = answers_listener
         # Cleaned up at stop when this service opened it.
         self.operator_transport = operator_transport
 
     def _servers(self):
-        return [s for s in (self.server, self.operator_server) if s]
+        return [
+            s
+            for s in (self.answers_listener, self.server, self.operator_server)
+            if s
+        ]
 
     def start(self) -> None:
         self.coord.start()
@@ -181,6 +188,8 @@ def build(conf, transport, dcc_api=None, operator_transport=None):
     # Registrations are read in a few queries before the first rounds.
     att.preload(acaas_context.get_admin_context())
     server = rpc.get_server(conf, transport, conf.dcs.topic, name, [endpoint])
+    # Round answers of 1.3 agents: notifications on this worker's topic.
+    answers_listener = answers.listener(conf, transport, name, owned.answers)
     operator_server = None
     if operator_transport is not None:
         operator_server = rpc.get_server(
@@ -196,6 +205,7 @@ def build(conf, transport, dcc_api=None, operator_transport=None):
         _compliance(conf, coord),
         operator_server,
         operator_transport if owned_transport else None,
+        answers_listener,
     )
 
 
@@ -238,5 +248,5 @@ def main(argv=None):
         pass
     LOG.info("acaas-dcs stopping")
     service.stop()
-    transport.cleanup()
+    rpc.cleanup(transport)
     return 0

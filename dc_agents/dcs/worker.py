@@ -74,6 +74,10 @@ class OwnedTimers:
         """A round answer, for the round runner that opened the round."""
         self.wheel.answer(round_id, key, raw, error, signed)
 
+    def answers(self, entries) -> None:
+        """A batch of round answers (the answers listener)."""
+        self.wheel.answers(entries)
+
 
 class Worker:
     """Keeps this worker's timers equal to its share of the nodes."""

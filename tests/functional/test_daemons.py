@@ -42,6 +42,7 @@ from dc_agents import messages
 from dc_agents import rpc
 from dc_agents.dcc import rpcapi as dcc_rpcapi
 from dc_agents.dcc import store
+from dc_agents.dcs import answers
 from dc_agents.dcs import operatorapi
 from dc_agents.dcs import rounds
 from dc_agents.dcs import rpcapi as dcs_rpcapi
@@ -494,7 +495,7 @@ def dcs_client(mysql_cluster):
     conf = mysql_cluster.client_conf()
     transport = rpc.get_transport(conf)
     yield conf, transport, dcs_rpcapi.DCSAPI(conf, transport, timeout=20)
-    transport.cleanup()
+    rpc.cleanup(transport)
 
 
 @pytest.fixture(scope="module")
@@ -874,16 +875,14 @@ def test_reregistration_rotates_the_key(mysql_cluster, dcs_client):
 
 
 class _Collector:
-    """Stands for a DC-S worker named "forger": collects round answers."""
-
-    target = oslo_messaging.Target(version="1.2")
+    """Stands for a DC-S worker named "forger": collects the round
+    answers (notifications on its answers topic) as sent."""
 
     def __init__(self):
         self.answers = []
 
-    @oslo_messaging.expose
-    def round_answer(self, context, **kwargs):
-        self.answers.append(kwargs)
+    def __call__(self, entries):
+        self.answers.extend(signed for *_rest, signed in entries)
 
 
 def test_forged_round_request_not_answered(mysql_cluster, dcs_client):
@@ -892,9 +891,7 @@ def test_forged_round_request_not_answered(mysql_cluster, dcs_client):
     _wait_status(cluster, ["node1"], "trusted", 30)
     key = _reg(cluster, "node1").channel_key
     collector = _Collector()
-    server = rpc.get_server(
-        conf, transport, cluster.dcs_topic, "forger", [collector]
-    )
+    server = answers.listener(conf, transport, "forger", collector)
     server.start()
     dcc = dcc_rpcapi.DCCAPI(conf, transport)
     partition = rounds.partition("node1", conf.dcs.round_partitions)

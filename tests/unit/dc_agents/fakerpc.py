@@ -27,4 +27,4 @@ def serving(conf, topic, server, endpoints):
     finally:
         srv.stop()
         srv.wait()
-        transport.cleanup()
+        rpc.cleanup(transport)
