@@ -85,8 +85,32 @@ def integer(value: Any, what: str, low: int = 0, high: int = 2**31) -> int:
     return value
 
 
+def _json_bound(value: Any) -> float:
+    """An upper bound of the length of ``value``'s JSON text (infinite
+    for what JSON may not take, so the exact check names it)."""
+    kind = type(value)
+    if kind is str:
+        # Every character escaped: \uXXXX, twice beyond the BMP.
+        return 12 * len(value) + 2
+    if kind is dict:
+        if set(map(type, value)) - {str}:
+            return float("inf")  # JSON quotes other keys: not bounded here
+        return 2 + sum(
+            _json_bound(k) + _json_bound(v) + 2 for k, v in value.items()
+        )
+    if kind is list or kind is tuple:
+        return 2 + sum(_json_bound(v) + 1 for v in value)
+    if value is None or kind is bool:
+        return 5
+    if kind is int:
+        return len(str(value)) if abs(value) > 10**18 else 20
+    return float("inf")
+
+
 def check_size(args: Mapping[str, Any], what: str, limit: int) -> None:
     """Refuse a message whose JSON text exceeds ``limit`` bytes."""
+    if _json_bound(args) <= limit:
+        return  # the usual answer: far below the limit, not encoded
     try:
         size = len(json.dumps(args, separators=(",", ":")))
     except (TypeError, ValueError):
@@ -104,10 +128,47 @@ def encode_pcrs(pcrs: Mapping[str, Mapping[int, bytes]]) -> dict:
     }
 
 
+#: The wire form of each PCR index (canonical decimal text).
+_PCR_INDEX = {str(i): i for i in range(24)}
+
+
+def _decode_bank(values: Any, size: int) -> dict | None:
+    """A bank's values in canonical wire form decoded at once; None for
+    anything else (decode_pcrs then names what is wrong)."""
+    if type(values) is not dict:
+        return None
+    indices = list(map(_PCR_INDEX.get, values))
+    texts = list(values.values())
+    if (
+        None in indices
+        or set(map(type, texts)) != {str}
+        or set(map(len, texts)) != {2 * size}
+    ):
+        return None
+    try:
+        raw = bytes.fromhex("".join(texts))
+    except ValueError:
+        return None
+    # fromhex skips whitespace: equal lengths mean there was none, so
+    # each value is exactly its own ``size`` bytes.
+    if len(raw) != size * len(texts):
+        return None
+    return {
+        index: raw[n * size : (n + 1) * size]
+        for n, index in enumerate(indices)
+    }
+
+
 def decode_pcrs(value: Any, what: str = "PCR values") -> dict:
     """bank -> {index: bytes} from the wire form, strictly."""
     if not isinstance(value, dict) or not value:
         raise errors.MalformedMessage(what=what, reason="not a mapping")
+    if len(value) == 1:
+        ((bank, values),) = value.items()
+        size = PCR_BANKS.get(bank)
+        fast = _decode_bank(values, size) if size else None
+        if fast is not None:
+            return {bank: fast}
     out: dict[str, dict[int, bytes]] = {}
     for bank, values in value.items():
         size = PCR_BANKS.get(bank)

@@ -98,6 +98,23 @@ def pcr_index(value, what: str = "PCR index") -> int:
     return value
 
 
+def _canonical_bank(bank, values) -> dict | None:
+    """A copy of ``values`` if it is already canonical (a dict of int
+    PCR numbers to bytes of the bank's size), else None."""
+    size = ts.HASH_SIZES.get(bank) if type(bank) is str else None
+    if size is None or type(values) is not dict or not values:
+        return None
+    if (
+        set(map(type, values)) != {int}
+        or min(values) < 0
+        or max(values) > 23
+        or set(map(type, values.values())) != {bytes}
+        or set(map(len, values.values())) != {size}
+    ):
+        return None
+    return dict(values)
+
+
 def pcr_values(value, what: str = "PCR values") -> dict[str, dict[int, bytes]]:
     """Bank -> index -> value (bytes or hex text of the bank's size)."""
     if not isinstance(value, Mapping):
@@ -106,6 +123,10 @@ def pcr_values(value, what: str = "PCR values") -> dict[str, dict[int, bytes]]:
         raise bad(what, "%d banks is too many" % len(value))
     out: dict[str, dict[int, bytes]] = {}
     for bank, values in value.items():
+        fast = _canonical_bank(bank, values)
+        if fast is not None:
+            out[bank] = fast
+            continue
         bank = bank_name(bank)
         if not isinstance(values, Mapping):
             raise bad(what, "bank %s: expected a mapping PCR -> value" % bank)

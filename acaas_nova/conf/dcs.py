@@ -24,8 +24,9 @@ OPTS = [
         "topic",
         default="acaas-dcs",
         help="RPC topic DC-S listens on for DC-C agents (registration, "
-        "round answers, platform changes). Operator requests use "
-        "operator_topic instead.",
+        "platform changes). Each worker also takes round answers on "
+        "<topic>.answers.<worker name> (notifications). Operator requests "
+        "use operator_topic instead.",
     ),
     cfg.StrOpt(
         "operator_topic",

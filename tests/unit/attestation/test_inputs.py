@@ -285,3 +285,36 @@ def test_fuzz_regression_pem_ak_on_an_unknown_curve():
     ).read_bytes()
     with pytest.raises(errors.UnsupportedAlgorithm, match="Curve"):
         q.AttestationKey.load(pem)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {i: bytes(32) for i in range(11)},
+        {0: bytes(31)},
+        {True: bytes(32)},
+        {24: bytes(32)},
+        {-1: bytes(32)},
+        {0: bytearray(32)},
+        {0: "00" * 32},
+        {"0": bytes(32)},
+        {},
+    ],
+)
+def test_canonical_fast_path_agrees_with_the_checks(values):
+    """pcr_values' fast path for canonical dicts gives what the per-value
+    checks give, and takes nothing they refuse."""
+
+    def run():
+        try:
+            return inputs.pcr_values({"sha256": values})
+        except errors.MalformedInput as exc:
+            return type(exc)
+
+    fast = run()
+    original = inputs._canonical_bank
+    inputs._canonical_bank = lambda *a: None
+    try:
+        assert run() == fast
+    finally:
+        inputs._canonical_bank = original

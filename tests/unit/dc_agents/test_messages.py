@@ -169,3 +169,85 @@ def test_fuzz_regression_pcr_index_of_other_digits(index):
 def test_one_pcr_reported_twice_is_refused():
     with pytest.raises(errors.MalformedMessage, match="PCR 7 reported twice"):
         messages.decode_pcrs({"sha256": {"7": "00" * 32, "07": "11" * 32}})
+
+
+def _slow_pcrs(value):
+    """decode_pcrs with its whole-bank fast path out of the way."""
+    original = messages._decode_bank
+    messages._decode_bank = lambda *a: None
+    try:
+        return messages.decode_pcrs(value)
+    except errors.MalformedMessage as exc:
+        return type(exc)
+    finally:
+        messages._decode_bank = original
+
+
+def _pcrs_or_error(value):
+    try:
+        return messages.decode_pcrs(value)
+    except errors.MalformedMessage as exc:
+        return type(exc)
+
+
+_HEXISH = st.text(alphabet="0123456789abcdefABCDEF \t\n", max_size=70)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["0", "7", "10", "23", "24", "07", "x", "²"]),
+        st.one_of(
+            _HEXISH,
+            st.sampled_from(["ab" * 32, "AB" * 32, " " + "ab" * 31 + "a "]),
+            st.integers(),
+        ),
+        max_size=6,
+    )
+)
+def test_pcr_fast_path_agrees_with_the_field_by_field_path(values):
+    value = {"sha256": values}
+    assert _pcrs_or_error(value) == _slow_pcrs(value)
+
+
+def test_pcr_fast_path_taken_and_whitespace_refused():
+    values = {str(i): bytes([i]) * 32 for i in range(11)}
+    wire = {"sha256": {k: v.hex() for k, v in values.items()}}
+    assert messages._decode_bank(wire["sha256"], 32) is not None
+    assert messages.decode_pcrs(wire) == {
+        "sha256": {int(k): v for k, v in values.items()}
+    }
+    # Same length, but a space where a digit was: never 32 bytes.
+    wire["sha256"]["3"] = " " + wire["sha256"]["3"][1:]
+    with pytest.raises(errors.MalformedMessage, match="PCR 3"):
+        messages.decode_pcrs(wire)
+
+
+_JSONABLE = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.text(max_size=20),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSONABLE)
+def test_size_bound_is_never_below_the_json_text(value):
+    import json
+
+    assert messages._json_bound(value) >= len(
+        json.dumps(value, separators=(",", ":"))
+    )
+
+
+@pytest.mark.parametrize("value", [{1: "x"}, {"a": b"x"}, {"a": 1.5}])
+def test_size_bound_leaves_odd_values_to_the_exact_check(value):
+    assert messages._json_bound(value) == float("inf")
