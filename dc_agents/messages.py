@@ -87,24 +87,37 @@ def integer(value: Any, what: str, low: int = 0, high: int = 2**31) -> int:
 
 def _json_bound(value: Any) -> float:
     """An upper bound of the length of ``value``'s JSON text (infinite
-    for what JSON may not take, so the exact check names it)."""
+    for what JSON may not take, so the exact check names it).  Every
+    character may be escaped (``\\uXXXX``, twice beyond the BMP): 12
+    bytes each.  Leaves are counted inline: only containers recurse."""
     kind = type(value)
     if kind is str:
-        # Every character escaped: \uXXXX, twice beyond the BMP.
         return 12 * len(value) + 2
     if kind is dict:
         if set(map(type, value)) - {str}:
             return float("inf")  # JSON quotes other keys: not bounded here
-        return 2 + sum(
-            _json_bound(k) + _json_bound(v) + 2 for k, v in value.items()
-        )
-    if kind is list or kind is tuple:
-        return 2 + sum(_json_bound(v) + 1 for v in value)
-    if value is None or kind is bool:
-        return 5
-    if kind is int:
-        return len(str(value)) if abs(value) > 10**18 else 20
-    return float("inf")
+        # Keys: quotes, colon and comma besides their characters.
+        total = 2 + 12 * sum(map(len, value)) + 4 * len(value)
+        items = value.values()
+    elif kind is list or kind is tuple:
+        total = 2 + len(value)  # brackets and commas
+        items = value
+    else:
+        items = (value,)
+        total = 0
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            total += 12 * len(item) + 2
+        elif item is None or kind is bool:
+            total += 5
+        elif kind is int and -(10**18) < item < 10**18:
+            total += 20
+        elif kind is dict or kind is list or kind is tuple:
+            total += _json_bound(item)
+        else:
+            return float("inf")  # floats and the rest: the exact check
+    return total
 
 
 def check_size(args: Mapping[str, Any], what: str, limit: int) -> None:
