@@ -656,10 +656,7 @@ def _read(path):
 def _statuses(ctx) -> dict[str, int]:
     from acaas_nova.db import nodes as nodes_db
 
-    counts: dict[str, int] = {}
-    for node in nodes_db.node_list(ctx):
-        counts[node.status] = counts.get(node.status, 0) + 1
-    return counts
+    return nodes_db.status_counts(ctx)
 
 
 if __name__ == "__main__":

@@ -121,6 +121,10 @@ def node_get(context, host, hypervisor_hostname=None):
     return to_record(context.session, row)
 
 
+#: Event ids per query when node_list loads last failures.
+LIST_CHUNK = 500
+
+
 @api.translate_errors
 @api.context_manager.reader
 def node_list(context, domain=None):
@@ -132,9 +136,44 @@ def node_list(context, domain=None):
             models.ComputeNode.domain_id
             == lookup.domain(context.session, domain).id
         )
-    return [
-        to_record(context.session, r) for r in context.session.scalars(query)
-    ]
+    session = context.session
+    rows = list(session.scalars(query))
+    # A few queries for all rows, not three per row (10,000 nodes).
+    properties: dict[int, dict] = {row.id: {} for row in rows}
+    wanted = set(properties)
+    for prop in session.scalars(sa.select(models.NodeProperty)):
+        if prop.node_id in wanted:
+            properties[prop.node_id][prop.key] = prop.value
+    domains = {
+        d.id: d.name
+        for d in session.scalars(sa.select(models.PhysicalLayerDomain))
+    }
+    failures = sorted({r.last_failure_event_id for r in rows} - {None})
+    # Held here: the session maps loaded rows weakly, and to_record's
+    # session.get then finds them without a query.
+    loaded = []
+    for start in range(0, len(failures), LIST_CHUNK):
+        loaded.extend(
+            session.scalars(
+                sa.select(models.Event).where(
+                    models.Event.id.in_(failures[start : start + LIST_CHUNK])
+                )
+            )
+        )
+    return [to_record(session, r, properties[r.id], domains) for r in rows]
+
+
+@api.translate_errors
+@api.context_manager.reader
+def status_counts(context) -> dict[str, int]:
+    """Trust status -> number of nodes with it, in one query."""
+    return dict(
+        context.session.execute(
+            sa.select(models.ComputeNode.status, sa.func.count()).group_by(
+                models.ComputeNode.status
+            )
+        ).all()
+    )
 
 
 @api.translate_errors

@@ -194,3 +194,47 @@ def test_whitelist_versions_and_events(ctx):
     assert [e.id for e in events.event_list(ctx, "node:h1")] == [second, first]
     with pytest.raises(exception.Invalid):
         events.event_add(ctx, "s", "e", "loud", "z")
+
+
+def test_node_list_in_a_few_queries_equals_one_by_one(ctx, monkeypatch):
+    """node_list loads properties, domains and last failures for all
+    rows at once (a constant number of statements, whatever the number
+    of nodes) and gives what node_get gives for each."""
+    _world(ctx)
+    nodes.property_add(ctx, "h1", "h1", "tpm", "2.0")
+    nodes.property_add(ctx, "h2", "h2.hv", "tpm", "1.2")
+    nodes.property_add(ctx, "h2", "h2.hv", "sgx", "yes")
+    failure = events.event_add(ctx, "h2", "ACAAS-ATT-011", "error", "nonce")
+    nodes.node_set_trust(
+        ctx, "h2", "h2.hv", records.TRUST_UNTRUSTED, failure_event_id=failure
+    )
+    monkeypatch.setattr(nodes, "LIST_CHUNK", 1)  # chunks are joined
+    for n in range(3, 13):
+        nodes.node_create(ctx, "h%02d" % n, domain="d1")
+    statements = []
+    from sqlalchemy import event as sa_event
+
+    engine = nodes.api.context_manager.writer.get_engine()
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        listed = nodes.node_list(ctx)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    # Rows, properties, domains, and the one failure (chunks of 1).
+    assert len(statements) == 4, statements
+    assert listed == [
+        nodes.node_get(ctx, n.host, n.hypervisor_hostname) for n in listed
+    ]
+    h2 = next(n for n in listed if n.host == "h2")
+    assert h2.properties == {"tpm": "1.2", "sgx": "yes"}
+    assert h2.domain == "d2" and h2.last_failure == "ACAAS-ATT-011: nonce"
+    assert [n.host for n in nodes.node_list(ctx, domain="d2")] == ["h2"]
+    assert nodes.status_counts(ctx) == {
+        records.TRUST_UNKNOWN: 11,
+        records.TRUST_UNTRUSTED: 1,
+    }
