@@ -10,7 +10,8 @@ split), or, with ``--ring redis://127.0.0.1:6379``, with the nodes shared
 out by the tooz hash ring (``[coordination] backend_url``), as production
 workers share them.  ``--real``
 nodes are real DC-C agents (``acaas-dcc`` subprocesses) on real swtpm
-TPMs.  The others are SIMULATED: one simulator process answers every
+TPMs.  The others are SIMULATED: ``--simulators K`` simulator
+processes (2 by default; each takes every K-th partition) answer every
 round for all of them over RabbitMQ with quotes signed in software
 (RSA-2048 AK, the TPM's RSASSA format, built with
 ``acaas_nova.evidence.tpm_build``) over each node's round nonce, with an
@@ -180,7 +181,11 @@ def _scheme(key):
     return ts.ALG_RSASSA
 
 
-def run_simulator(conf_file: str, key_file: str) -> None:
+def run_simulator(
+    conf_file: str, key_file: str, index: int = 0, count: int = 1
+) -> None:
+    """A simulator process: answers for the SIMULATED nodes of the
+    partitions ``p`` with ``p % count == index``."""
     from cryptography.hazmat.primitives import serialization
 
     from dc_agents import rpc
@@ -198,6 +203,7 @@ def run_simulator(conf_file: str, key_file: str) -> None:
             conf, transport, dcc_rpcapi.round_topic(conf, p), "sim", [sim]
         )
         for p in range(conf.dcs.round_partitions)
+        if p % count == index
     ]
     for server in servers:
         server.start()
@@ -382,11 +388,19 @@ def main() -> int:
         default=0,
         help="profile DC-S worker 0 (yappi); print its N costliest lines",
     )
-    parser.add_argument("--simulator", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--simulators",
+        type=int,
+        default=2,
+        help="simulator processes (each answers for the partitions p with "
+        "p %% K == its index): one is limited to one core by the GIL",
+    )
+    parser.add_argument("--simulator", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.simulator:
-        run_simulator(*args.simulator)
+        conf_file, key_file, index, count = args.simulator
+        run_simulator(conf_file, key_file, int(index), int(count))
         return 0
     if args.worker:
         conf_file, index, count, stats, profile = args.worker
@@ -481,21 +495,25 @@ def run(args) -> int:
             else ""
         )
         conf_file = str(cluster.write_conf("bench", ring))
-        sim_out = tmp / "sim.log"
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    __file__,
-                    "--simulator",
-                    conf_file,
-                    str(key_file),
-                ],
-                stdout=open(sim_out, "wb"),
-                stderr=subprocess.STDOUT,
+        for i in range(args.simulators):
+            sim_out = tmp / ("sim-%d.log" % i)
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--simulator",
+                        conf_file,
+                        str(key_file),
+                        str(i),
+                        str(args.simulators),
+                    ],
+                    stdout=open(sim_out, "wb"),
+                    stderr=subprocess.STDOUT,
+                )
             )
-        )
-        _wait_line(sim_out, "simulator ready", procs[-1])
+            _wait_line(sim_out, "simulator ready", procs[-1])
+        sims = [psutil.Process(p.pid) for p in procs]
         stats_files = []
         for i in range(args.workers):
             out = tmp / ("worker-%d.log" % i)
@@ -545,9 +563,11 @@ def run(args) -> int:
         time.sleep(0.5)
         before = [_read(f) for f in stats_files]
         cpu0 = sum(sum(p.cpu_times()[:2]) for p in ps)
+        sim0 = sum(sum(p.cpu_times()[:2]) for p in sims)
         start = time.monotonic()
         time.sleep(args.duration)
         cpu = sum(sum(p.cpu_times()[:2]) for p in ps) - cpu0
+        sim_cpu = sum(sum(p.cpu_times()[:2]) for p in sims) - sim0
         elapsed = time.monotonic() - start
         after = [_read(f) for f in stats_files]
         for w in workers:
@@ -598,9 +618,13 @@ def run(args) -> int:
     cpu_ms = 1000.0 * cpu / max(jobs, 1)
     expected = args.nodes / args.interval
     print(
-        "nodes: %d (%d real swtpm-backed DC-C agents, %d SIMULATED by one "
-        "process with software-signed %s quotes), all over RabbitMQ"
-        % (args.nodes, real, args.nodes - real, args.sim_ak)
+        "nodes: %d (%d real swtpm-backed DC-C agents, %d SIMULATED by %d "
+        "process(es) with software-signed %s quotes), all over RabbitMQ"
+        % (args.nodes, real, args.nodes - real, args.simulators, args.sim_ak)
+    )
+    print(
+        "simulator CPU (not DC-S's): %.0f%% of one core in all"
+        % (100.0 * sim_cpu / elapsed)
     )
     print("node status at the end: %s" % statuses)
     print(
