@@ -42,6 +42,7 @@ with atheris.instrument_imports(include=["acaas_nova", "dc_agents"]):
     from acaas_nova.attestation import channel
     from dc_agents import messages
     from dc_agents.dcc import manager as dcc_manager
+    from dc_agents.dcs import rpcapi as dcs_rpcapi
     from tests.fuzz import rpc_endpoints as rpc_ep
 
 from tests.fuzz import harness
@@ -58,7 +59,22 @@ def dispatch(call: str, kwargs: dict, sign: bool) -> None:
     # takes the same path each time libFuzzer runs it.
     rpc_ep.ENDPOINTS["dcc"]._seen.clear()
     name, method = call.split(".", 1)
-    func = getattr(rpc_ep.ENDPOINTS[name], method)
+    if name == "answers":
+        # A notification, as the batch listener hands it on.
+        endpoint = rpc_ep.ENDPOINTS[name]
+        message = {
+            "ctxt": {},
+            "publisher_id": dcs_rpcapi.PUBLISHER,
+            "event_type": dcs_rpcapi.ANSWER_EVENT,
+            "payload": kwargs,
+            "metadata": {},
+        }
+
+        def func(ctxt, **_kwargs):
+            endpoint.info([message])
+
+    else:
+        func = getattr(rpc_ep.ENDPOINTS[name], method)
     try:
         func({}, **kwargs)
     except dispatcher.ExpectedException as wrapped:

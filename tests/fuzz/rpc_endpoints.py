@@ -27,6 +27,7 @@ from dc_agents import errors
 from dc_agents import messages
 from dc_agents import rpc
 from dc_agents.dcc import manager as dcc_manager
+from dc_agents.dcs import answers
 from dc_agents.dcs import chains
 from dc_agents.dcs import manager as dcs_manager
 from dc_agents.dcs import operator as dcs_operator
@@ -181,6 +182,11 @@ class Timers:
             except (errors.MalformedMessage, errors.MessageTooLarge) as exc:
                 str(exc)
 
+    def answers(self, entries):
+        """A batch from the answers listener (DC-S API 1.3)."""
+        for entry in entries:
+            self.answer(*entry)
+
 
 class Agent:
     """DC-C's agent behind its endpoint: a registered node whose TPM
@@ -208,8 +214,11 @@ class Agent:
 
 _CONF = fakerpc.make_conf()
 _CONF.set_override("max_message_bytes", LIMIT, group="dcs")
+_TIMERS = Timers()
 ENDPOINTS = {
-    "dcs": dcs_manager.DCSManager(_CONF, Registrar(), Attester(), Timers()),
+    "dcs": dcs_manager.DCSManager(_CONF, Registrar(), Attester(), _TIMERS),
+    # The batch endpoint of round answers sent as notifications.
+    "answers": answers.AnswerEndpoint(_TIMERS.answers),
     "operator": dcs_operator.DCSOperatorManager(_CONF, Attester()),
     "dcc": dcc_manager.DCCManager(Agent()),
 }
@@ -245,6 +254,14 @@ CALLS = {
         "error",
         "mac",
     ),
+    "answers.round_answer": (
+        "host",
+        "hypervisor_hostname",
+        "round_id",
+        "answer",
+        "error",
+        "mac",
+    ),
     "operator.attest_host": ("host", "hypervisor_hostname", "forwarded"),
     "operator.domain_add_host": ("host", "hypervisor_hostname", "domain"),
     "dcc.quote": ("nonce", "selection", "ima_offset", "mac"),
@@ -272,7 +289,7 @@ def _fresh(call, kwargs):
     node = rpc.server_name(kwargs["host"], kwargs.get("hypervisor_hostname"))
     if call == "dcs.activate":
         return channel.ACTIVATE, node, kwargs["session"], kwargs
-    if call == "dcs.round_answer":
+    if call in ("dcs.round_answer", "answers.round_answer"):
         return method, node, NODE_NONCE.hex(), kwargs
     return method, node, kwargs["counter"], kwargs
 

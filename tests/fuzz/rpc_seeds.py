@@ -70,11 +70,26 @@ class _Recorder:
     cast = call
 
 
-def _clients(sent):
+class _AnswerRecorder:
+    """Records round answers sent as notifications (DC-S API 1.3), after
+    the RPC messages (the seeds' numbering stays as it was), and as the
+    1.2 cast DC-S still serves."""
+
+    def __init__(self, sent, later):
+        self.sent = sent
+        self.later = later
+
+    def send(self, worker, args):
+        self.sent.append(("dcs.round_answer", args))
+        self.later.append(("answers.round_answer", args))
+
+
+def _clients(sent, later=None):
     conf = fakerpc.make_conf()
     transport = rpc.get_transport(conf, url="fake://")
     dcs = dcs_rpcapi.DCSAPI(conf, transport)
     dcs.client = _Recorder("dcs", sent)
+    dcs.answers = _AnswerRecorder(sent, later if later is not None else [])
     dcs.counter = channel.Counter(clock=lambda: 1_780_000_000 * 10**9)
     operator = operatorapi.OperatorAPI(conf, transport)
     operator.client = _Recorder("operator", sent)
@@ -116,7 +131,8 @@ def seeds(ima_log: str) -> dict[str, bytes]:
     """File name -> seed; ``ima_log``: a measurement list's text."""
     answer = quote_answer(ima_log)
     sent: list = []
-    dcs, operator, dcc, transport = _clients(sent)
+    later: list = []
+    dcs, operator, dcc, transport = _clients(sent, later)
     try:
         dcs.register(
             NODE,
@@ -147,9 +163,9 @@ def seeds(ima_log: str) -> dict[str, bytes]:
         dcc.quote(NODE, NODE, b"q" * 32, SELECTION, 12, 5.0, key=KEY)
         dcc.round(0, _round_message())
     finally:
-        transport.cleanup()
+        rpc.cleanup(transport)
     out = {"quote_answer.json": json.dumps(answer, indent=1).encode()}
-    for i, (call, kwargs) in enumerate(sent):
+    for i, (call, kwargs) in enumerate(sent + later):
         # As sent, and (messages with a MAC) re-signed by the harness
         # after mutation.
         for sign in (False, True) if "mac" in json.dumps(kwargs) else (False,):
