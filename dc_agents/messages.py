@@ -75,6 +75,16 @@ def text(
     return value
 
 
+def node_identity(args: Mapping[str, Any]) -> tuple[str, str | None]:
+    """(host, hypervisor_hostname or None) of a request's arguments,
+    checked (MalformedMessage)."""
+    host = text(args.get("host"), "host")
+    hv = args.get("hypervisor_hostname")
+    if hv is not None:
+        hv = text(hv, "hypervisor_hostname")
+    return host, hv
+
+
 def integer(value: Any, what: str, low: int = 0, high: int = 2**31) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise errors.MalformedMessage(what=what, reason="not an integer")

@@ -41,9 +41,7 @@ def envelope(kwargs: dict):
         raise errors.MalformedMessage(
             what="round answer", reason="not a mapping"
         )
-    host = messages.text(kwargs.get("host"), "host")
-    hv = kwargs.get("hypervisor_hostname")
-    hv = host if hv is None else messages.text(hv, "hypervisor_hostname")
+    host, hv = messages.node_identity(kwargs)
     round_id = messages.text(kwargs.get("round_id"), "round id", 64)
     error = kwargs.get("error")
     if error is not None:
@@ -55,7 +53,8 @@ def envelope(kwargs: dict):
             messages.text(error.get("kind"), "error kind", 64),
             messages.text(error.get("message"), "error", 500),
         )
-    return round_id, (host, hv), kwargs.get("answer"), error
+    key = (host, hv if hv is not None else host)
+    return round_id, key, kwargs.get("answer"), error
 
 
 def refused(args, exc) -> None:

@@ -62,31 +62,18 @@ class DCSManager:
 
     # -- helpers -------------------------------------------------------------
 
-    def _checked(self, ctx, method, args, size=True):
-        """Validate size and identity of a request; return (host, hv).
-
-        ``size`` false: the caller checks the size of what it parses
-        (round answers: parse_quote_answer does, once).
-        """
+    def _checked(self, ctx, method, args):
+        """Validate size and identity of a request; return (host, hv)."""
         subject = str(args.get("host"))[:255]
         try:
-            if size:
-                messages.check_size(
-                    args,
-                    "%s request" % method,
-                    self.conf.dcs.max_message_bytes,
-                )
-            host = messages.text(args.get("host"), "host")
-            hv = args.get("hypervisor_hostname")
-            hv = (
-                host
-                if hv is None
-                else messages.text(hv, "hypervisor_hostname")
+            messages.check_size(
+                args, "%s request" % method, self.conf.dcs.max_message_bytes
             )
+            host, hv = messages.node_identity(args)
         except (errors.MalformedMessage, errors.MessageTooLarge) as exc:
             eventlog.record_error(ctx, subject, exc)
             raise
-        return host, hv
+        return host, hv if hv is not None else host
 
     def _decode(
         self, ctx, subject, value, what, limit=messages.MAX_TPM_STRUCT

@@ -38,15 +38,6 @@ _CALLER_FAULTS = (
 )
 
 
-def _node(kwargs) -> tuple[str, str | None]:
-    """(host, hypervisor_hostname or None) of a request, checked."""
-    host = messages.text(kwargs.get("host"), "host")
-    hv = kwargs.get("hypervisor_hostname")
-    if hv is not None:
-        hv = messages.text(hv, "hypervisor_hostname")
-    return host, hv
-
-
 class DCSOperatorManager:
     """Endpoint of DC-S's operator API (see
     :class:`~dc_agents.dcs.operatorapi.OperatorAPI` for its history)."""
@@ -68,7 +59,7 @@ class DCSOperatorManager:
         messages.check_size(
             kwargs, "attest_host request", self.conf.dcs.max_message_bytes
         )
-        host, hv = _node(kwargs)
+        host, hv = messages.node_identity(kwargs)
         forwarded = kwargs.get("forwarded", False)
         if not isinstance(forwarded, bool):
             raise errors.MalformedMessage(
@@ -95,7 +86,7 @@ class DCSOperatorManager:
         messages.check_size(
             kwargs, "domain_add_host request", self.conf.dcs.max_message_bytes
         )
-        host, hv = _node(kwargs)
+        host, hv = messages.node_identity(kwargs)
         domain = messages.text(kwargs.get("domain"), "domain")
         try:
             chains.add_node(ctx, host, hv, domain)

@@ -49,6 +49,8 @@ class AnswerSender:
         self.transport = transport
         self._notifiers: dict[str, oslo_messaging.Notifier] = {}
         self._lock = threading.Lock()
+        for name in ("notify.notifier", "notify.messaging"):
+            logging.getLogger("oslo_messaging." + name).addFilter(_FILTER)
 
     def _notifier(self, worker: str) -> oslo_messaging.Notifier:
         with self._lock:
@@ -56,10 +58,6 @@ class AnswerSender:
             if notifier is None:
                 if len(self._notifiers) >= MAX_NOTIFIERS:
                     self._notifiers.clear()  # workers came and went
-                for name in ("notify.notifier", "notify.messaging"):
-                    logging.getLogger("oslo_messaging." + name).addFilter(
-                        _FILTER
-                    )
                 notifier = self._notifiers[worker] = oslo_messaging.Notifier(
                     rpc.notification_transport(self.conf, self.transport),
                     publisher_id=PUBLISHER,

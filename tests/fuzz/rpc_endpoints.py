@@ -222,6 +222,14 @@ ENDPOINTS = {
     "operator": dcs_operator.DCSOperatorManager(_CONF, Attester()),
     "dcc": dcc_manager.DCCManager(Agent()),
 }
+ROUND_ANSWER = (
+    "host",
+    "hypervisor_hostname",
+    "round_id",
+    "answer",
+    "error",
+    "mac",
+)
 CALLS = {
     "dcs.register": (
         "host",
@@ -246,22 +254,9 @@ CALLS = {
         "counter",
         "mac",
     ),
-    "dcs.round_answer": (
-        "host",
-        "hypervisor_hostname",
-        "round_id",
-        "answer",
-        "error",
-        "mac",
-    ),
-    "answers.round_answer": (
-        "host",
-        "hypervisor_hostname",
-        "round_id",
-        "answer",
-        "error",
-        "mac",
-    ),
+    # The 1.2 cast and the 1.3 notification carry the same arguments.
+    "dcs.round_answer": ROUND_ANSWER,
+    "answers.round_answer": ROUND_ANSWER,
     "operator.attest_host": ("host", "hypervisor_hostname", "forwarded"),
     "operator.domain_add_host": ("host", "hypervisor_hostname", "domain"),
     "dcc.quote": ("nonce", "selection", "ima_offset", "mac"),

@@ -19,20 +19,6 @@ KEY = b"k" * 32
 NONCE = b"n" * 32
 
 
-@pytest.fixture
-def events(monkeypatch):
-    recorded = []
-
-    def event_add(context, subject, event_id, severity, detail):
-        recorded.append((subject, event_id))
-        return len(recorded)
-
-    monkeypatch.setattr(
-        "dc_agents.dcs.eventlog.events_db.event_add", event_add
-    )
-    return recorded
-
-
 class Sink:
     def __init__(self, expected):
         self.entries = []

@@ -19,20 +19,6 @@ class Registrar:
 
 
 @pytest.fixture
-def events(monkeypatch):
-    recorded = []
-
-    def event_add(context, subject, event_id, severity, detail):
-        recorded.append((subject, event_id))
-        return len(recorded)
-
-    monkeypatch.setattr(
-        "dc_agents.dcs.eventlog.events_db.event_add", event_add
-    )
-    return recorded
-
-
-@pytest.fixture
 def dcs(events):
     conf = fakerpc.make_conf()
     registrar = Registrar()
